@@ -1,0 +1,215 @@
+"""The domain model: schools, classes, people and their roles, students, guardians, invites,
+and the audit ledger."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the models use."""
+    return datetime.now(UTC)
+
+
+class Base(AsyncAttrs, DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    TEACHER = "teacher"
+    GUARDIAN = "guardian"
+    EXPERT = "expert"
+
+
+class InviteKind(enum.StrEnum):
+    ADMIN_CLAIM = "admin_claim"
+    TEACHER = "teacher"
+    GUARDIAN = "guardian"
+
+
+class ExpertCategory(enum.StrEnum):
+    LAW = "law"
+    PSYCHOLOGY = "psych"
+    FAMILY = "family"
+    SAFETY = "safety"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    # Stored as plain strings so that adding a member needs no database migration.
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    classes: Mapped[list[SchoolClass]] = relationship(back_populates="school")
+
+
+class SchoolClass(Base):
+    __tablename__ = "school_classes"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    grade: Mapped[int | None] = mapped_column(Integer)
+
+    school: Mapped[School] = relationship(back_populates="classes")
+    students: Mapped[list[Student]] = relationship(back_populates="school_class")
+
+
+class Person(Base):
+    """Anyone who talks to the bot: a guardian, teacher, admin or expert (or several)."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[RoleGrant]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class RoleGrant(Base):
+    """A role a person holds in one school."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("person_id", "school_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    person: Mapped[Person] = relationship(back_populates="roles")
+
+
+class Student(Base):
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("school_id", "student_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("school_classes.id", ondelete="RESTRICT"))
+    full_name: Mapped[str] = mapped_column(String(200))
+    student_number: Mapped[str] = mapped_column(String(64))
+
+    school_class: Mapped[SchoolClass] = relationship(back_populates="students")
+    guardianships: Mapped[list[Guardianship]] = relationship(back_populates="student")
+
+
+class Guardianship(Base):
+    """A guardian's link to one child; a child may have several guardians and vice versa."""
+
+    __tablename__ = "guardianships"
+    __table_args__ = (UniqueConstraint("guardian_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    relation: Mapped[str] = mapped_column(String(32), default="guardian")
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    guardian: Mapped[Person] = relationship()
+    student: Mapped[Student] = relationship(back_populates="guardianships")
+
+
+class TeacherAssignment(Base):
+    __tablename__ = "teacher_assignments"
+    __table_args__ = (UniqueConstraint("teacher_id", "class_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("school_classes.id", ondelete="CASCADE"))
+    is_head_teacher: Mapped[bool] = mapped_column(default=False)
+
+
+class Expert(Base):
+    """A volunteer expert's profile: what they answer and in which languages."""
+
+    __tablename__ = "experts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("persons.id", ondelete="CASCADE"), unique=True
+    )
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    on_duty: Mapped[bool] = mapped_column(default=True)
+
+
+class Invite(Base):
+    """A one-time deep-link code. Only its SHA-256 hash is stored."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    kind: Mapped[InviteKind] = mapped_column(_enum(InviteKind))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    guardian_slot: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """One entry of the append-only, hash-chained ledger.
+
+    ``payload`` holds pseudonymous ids only, so deleting a person never breaks the chain.
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Domain services: every read and write of the database goes through these."""

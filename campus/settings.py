@@ -1,0 +1,105 @@
+"""Typed settings, read once from the environment (prefix ``SAFECAMPUS_``) and ``.env``."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
+
+
+class ConfigError(Exception):
+    """Configuration that SafeCampus cannot run with; the message is one line for the user."""
+
+
+class Language(StrEnum):
+    """The languages every user-facing text exists in."""
+
+    EN = "en"
+    ZH = "zh"
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can configure. See the configuration table in README.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SAFECAMPUS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str | None = Field(
+        default=None, description="Base URL of a self-hosted Bot API server or the emulator."
+    )
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    default_language: Language = Language.EN
+    log_level: str = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_has_telegram_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("does not look like a Telegram bot token (digits:secret)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level_known(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError(f"unknown log level {value!r}")
+        return level
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The school's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the embedded SQLite file under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'safecampus.db').as_posix()}"
+
+    def require_token(self) -> SecretStr:
+        """The bot token, or a ConfigError that says how to set it."""
+        if self.bot_token is None:
+            raise ConfigError(
+                "SAFECAMPUS_BOT_TOKEN is not set: get a token from @BotFather, "
+                "or try `safecampus demo`, which needs none"
+            )
+        return self.bot_token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one readable ConfigError."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"SAFECAMPUS_{'_'.join(str(p) for p in err['loc']).upper()}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"bad configuration: {problems}") from None
