@@ -1,0 +1,1 @@
+"""The Telegram side: composition root, routers, middlewares, translations and the CLI."""

@@ -1,0 +1,142 @@
+"""The ``safecampus`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import click
+
+from campus.settings import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@click.group()
+@click.version_option(package_name="safecampus")
+def cli() -> None:
+    """SafeCampus: school safety notices, acknowledgements and parents' questions on Telegram."""
+
+
+@cli.command()
+@click.option("--api-url", help="Bot API server base URL (self-hosted server or the emulator).")
+def run(api_url: str | None) -> None:
+    """Run the bot (long polling) against Telegram or the server given by --api-url."""
+    from bot.app import open_application, run_polling
+
+    overrides: dict[str, object] = {"telegram_api_url": api_url} if api_url else {}
+    settings = load_settings(**overrides)
+    token = settings.require_token().get_secret_value()
+    _configure_logging(settings)
+
+    async def serve() -> None:
+        async with open_application(settings, token=token) as app:
+            await run_polling(app)
+
+    _run(serve())
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (the bot also does this at start)."""
+    from campus.db import check_database, create_engine, current_revision, upgrade_database
+
+    settings = load_settings()
+
+    async def upgrade() -> str | None:
+        engine = create_engine(settings.effective_database_url)
+        try:
+            await check_database(engine)
+            await upgrade_database(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = _run(upgrade())
+    click.echo(f"database is at revision {revision}")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+def db_revision(message: str) -> None:
+    """Generate a migration from changes to campus/models.py (for developers)."""
+    import tempfile
+    from pathlib import Path
+
+    from campus.db import generate_revision
+
+    with tempfile.TemporaryDirectory() as work_dir:
+        _run(generate_revision(message, Path(work_dir)))
+
+
+@cli.group()
+def school() -> None:
+    """Set up a school."""
+
+
+@school.command("init")
+@click.option("--name", required=True, help="The school's name.")
+@click.option("--bot-username", help="The bot's @username (default: asked from Telegram).")
+def school_init(name: str, bot_username: str | None) -> None:
+    """Create a school and print the one-time link that makes its administrator."""
+    from bot.setup import create_school_with_claim_link
+
+    settings = load_settings()
+    link = _run(create_school_with_claim_link(settings, name, bot_username))
+    click.echo(f"School {name!r} created.")
+    click.echo("Open this link in Telegram to become its administrator (it works once):")
+    click.echo(link)
+
+
+@cli.command()
+@click.option("--quiet", is_flag=True, help="Print only the verdict, not the transcript.")
+def demo(quiet: bool) -> None:
+    """Play a scripted school day against the local emulator: no token, no network."""
+    from bot.demo import run_demo
+
+    ok = _run(run_demo(echo=None if quiet else click.echo))
+    click.echo("demo: every expected reply arrived" if ok else "demo: FAILED")
+    sys.exit(0 if ok else 1)
+
+
+def _mount_optional_commands() -> None:
+    from emulator.cli import emulator_command
+
+    cli.add_command(emulator_command, "emulator")
+
+
+def main() -> None:
+    """Entry point: configuration problems end with one line and exit code 2."""
+    _mount_optional_commands()
+    try:
+        cli.main(standalone_mode=False)
+    except ConfigError as problem:
+        click.echo(f"safecampus: {problem}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as problem:
+        problem.show()
+        sys.exit(problem.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

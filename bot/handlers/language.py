@@ -1,0 +1,42 @@
+"""/lang: switch between English and Simplified Chinese."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.commands import set_chat_commands
+from bot.keyboards import LanguageChoice, language_keyboard
+from campus.models import Person, Role
+from campus.services.people import set_language
+
+router = Router(name="language")
+
+
+@router.message(Command("lang", "language"))
+async def choose_language(message: Message) -> None:
+    await message.answer(_("Choose your language:"), reply_markup=language_keyboard())
+
+
+@router.callback_query(LanguageChoice.filter())
+async def language_chosen(
+    query: CallbackQuery,
+    callback_data: LanguageChoice,
+    session: AsyncSession,
+    person: Person | None,
+    roles: frozenset[Role],
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    if person is None or not isinstance(query.message, Message):
+        await query.answer()
+        return
+    await set_language(session, person, callback_data.code)
+    with i18n.use_locale(callback_data.code.value):
+        await query.message.edit_text(_("Language set to English."))
+        await query.answer()
+    await set_chat_commands(bot, i18n, query.message.chat.id, callback_data.code.value, roles)

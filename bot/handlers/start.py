@@ -1,0 +1,91 @@
+"""/start, with or without an invite code from a deep link."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.keyboards import JoinAnswer, join_keyboard
+from bot.texts import help_for, invite_problem
+from campus.models import InviteKind, Person, Role
+from campus.services.invites import InviteError, InviteView, inspect_invite, redeem_invite
+
+router = Router(name="start")
+router.message.filter(F.chat.type == "private")
+
+MAX_CODE_LENGTH = 64
+
+
+@router.message(CommandStart(deep_link=True))
+async def start_with_invite(
+    message: Message, command: CommandObject, session: AsyncSession, person: Person
+) -> None:
+    code = (command.args or "").strip()
+    if len(code) > MAX_CODE_LENGTH:
+        await message.answer(invite_problem("unknown"))
+        return
+    try:
+        view = await inspect_invite(session, code)
+    except InviteError as problem:
+        await message.answer(invite_problem(problem.code))
+        return
+    if view.invite.kind == InviteKind.GUARDIAN:
+        await message.answer(_confirm_child_text(view), reply_markup=join_keyboard(code))
+        return
+    view = await redeem_invite(session, code, person)
+    if view.invite.kind == InviteKind.ADMIN_CLAIM:
+        text = _("You are now the administrator of {school}.").format(school=view.school.name)
+        await message.answer(text + "\n\n" + help_for(frozenset({Role.ADMIN})))
+    else:
+        text = _("Welcome! You are now a teacher at {school}.").format(school=view.school.name)
+        await message.answer(text + "\n\n" + help_for(frozenset({Role.TEACHER})))
+
+
+def _confirm_child_text(view: InviteView) -> str:
+    assert view.student is not None and view.school_class is not None
+    return _(
+        "This invite links you to:\n\n{child}, class {class_name}, {school}\n\nIs this your child?"
+    ).format(
+        child=view.student.full_name, class_name=view.school_class.name, school=view.school.name
+    )
+
+
+@router.callback_query(JoinAnswer.filter())
+async def answer_join(
+    query: CallbackQuery, callback_data: JoinAnswer, session: AsyncSession, person: Person | None
+) -> None:
+    if person is None or not isinstance(query.message, Message):
+        await query.answer()
+        return
+    if not callback_data.accept:
+        await query.message.edit_text(
+            _(
+                "Nothing was linked. If the name or class is wrong, please tell your child's "
+                "teacher."
+            )
+        )
+        await query.answer()
+        return
+    try:
+        view = await redeem_invite(session, callback_data.code, person)
+    except InviteError as problem:
+        await query.message.edit_text(invite_problem(problem.code))
+        await query.answer()
+        return
+    assert view.student is not None and view.school_class is not None
+    await query.message.edit_text(
+        _(
+            "Done. You will receive notices about {child} ({class_name}) here.\n\n"
+            "You can also write a question at any time. /help shows what I can do."
+        ).format(child=view.student.full_name, class_name=view.school_class.name)
+    )
+    await query.answer(_("Linked"))
+
+
+@router.message(CommandStart())
+async def start_plain(message: Message, roles: frozenset[Role]) -> None:
+    greeting = _("Welcome to SafeCampus!") if not roles else _("Welcome back!")
+    await message.answer(greeting + "\n\n" + help_for(roles))

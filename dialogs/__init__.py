@@ -1,0 +1,1 @@
+"""Multi-step conversations (aiogram FSM): joining, composing a notice, asking, answering."""

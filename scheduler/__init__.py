@@ -1,0 +1,1 @@
+"""The clock (APScheduler) and the jobs it triggers; the database holds what is due."""
