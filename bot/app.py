@@ -23,7 +23,7 @@ from bot.commands import set_default_commands
 from bot.flood import RetryAfterMiddleware
 from bot.handlers import get_routers
 from bot.i18n import PersonLocaleMiddleware, build_i18n
-from bot.middlewares import DbSessionMiddleware, PersonMiddleware
+from bot.middlewares import DbSessionMiddleware, OnePersonAtATimeMiddleware, PersonMiddleware
 from campus.db import check_database, create_engine, create_sessionmaker, upgrade_database
 from campus.settings import Settings
 
@@ -63,8 +63,10 @@ def build_storage(settings: Settings) -> BaseStorage:
 def build_dispatcher(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], i18n: I18n
 ) -> Dispatcher:
-    """The Dispatcher with middlewares in order: transaction, person, locale; then routers."""
+    """The Dispatcher with middlewares in order: one update per person at a time, transaction,
+    person, locale; then the routers."""
     dispatcher = Dispatcher(storage=build_storage(settings), settings=settings)
+    dispatcher.update.outer_middleware(OnePersonAtATimeMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dispatcher.update.outer_middleware(PersonMiddleware(settings.default_language))
     PersonLocaleMiddleware(i18n).setup(dispatcher)

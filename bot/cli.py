@@ -113,9 +113,13 @@ def demo(quiet: bool) -> None:
     """Play a scripted school day against the local emulator: no token, no network."""
     from bot.demo import run_demo
 
-    ok = _run(run_demo(echo=None if quiet else click.echo))
-    click.echo("demo: every expected reply arrived" if ok else "demo: FAILED")
-    sys.exit(0 if ok else 1)
+    failures = _run(run_demo(echo=None if quiet else click.echo))
+    for failure in failures:
+        click.echo(f"✗ {failure}", err=True)
+    if failures:
+        click.echo(f"demo: FAILED ({len(failures)} expected replies missing)", err=True)
+        sys.exit(1)
+    click.echo("demo: every expected reply arrived")
 
 
 def _mount_optional_commands() -> None:

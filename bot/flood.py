@@ -45,7 +45,8 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 if attempt == self.attempts or flood.retry_after > self.longest_wait:
                     raise
                 log.info(
-                    "%s hit flood control; retrying in %ss", type(method).__name__,
+                    "%s hit flood control; retrying in %ss",
+                    type(method).__name__,
                     flood.retry_after,
                 )
                 await asyncio.sleep(flood.retry_after)

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
-import pytest
 
 from campus.db import check_database, create_engine, current_revision, upgrade_database
 from campus.models import Person, School, SchoolClass, Student
