@@ -24,7 +24,13 @@ from bot.flood import RetryAfterMiddleware
 from bot.handlers import get_routers
 from bot.i18n import PersonLocaleMiddleware, build_i18n
 from bot.middlewares import DbSessionMiddleware, OnePersonAtATimeMiddleware, PersonMiddleware
-from campus.db import check_database, create_engine, create_sessionmaker, upgrade_database
+from campus.db import (
+    check_database,
+    create_engine,
+    create_sessionmaker,
+    current_revision,
+    upgrade_database,
+)
 from campus.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,6 +87,7 @@ async def open_application(settings: Settings, *, token: str) -> AsyncIterator[A
     try:
         await check_database(engine)
         await upgrade_database(engine)
+        log.info("database is at revision %s", await current_revision(engine))
         i18n = build_i18n(settings.default_language.value)
         sessionmaker = create_sessionmaker(engine)
         bot = build_bot(token, settings.telegram_api_url)

@@ -24,6 +24,8 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic narrates every step at INFO; the bot logs the revision it reached instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @click.group()
@@ -36,12 +38,12 @@ def cli() -> None:
 @click.option("--api-url", help="Bot API server base URL (self-hosted server or the emulator).")
 def run(api_url: str | None) -> None:
     """Run the bot (long polling) against Telegram or the server given by --api-url."""
-    from bot.app import open_application, run_polling
-
     overrides: dict[str, object] = {"telegram_api_url": api_url} if api_url else {}
     settings = load_settings(**overrides)
     token = settings.require_token().get_secret_value()
     _configure_logging(settings)
+
+    from bot.app import open_application, run_polling
 
     async def serve() -> None:
         async with open_application(settings, token=token) as app:

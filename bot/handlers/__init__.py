@@ -8,13 +8,13 @@ from bot.handlers import admin, errors, fallback, help, language, privacy, start
 
 
 def get_routers() -> list[Router]:
-    """Every router in the order they must see updates: catch-alls last."""
+    """Fresh routers in the order they must see updates: catch-alls last."""
     return [
-        errors.router,
-        start.router,
-        help.router,
-        language.router,
-        privacy.router,
-        admin.router,
-        fallback.router,
+        errors.build_router(),
+        start.build_router(),
+        help.build_router(),
+        language.build_router(),
+        privacy.build_router(),
+        admin.build_router(),
+        fallback.build_router(),
     ]

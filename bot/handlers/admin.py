@@ -21,9 +21,6 @@ from campus.services.schools import (
     list_classes,
 )
 
-router = Router(name="admin")
-router.message.filter(F.chat.type == "private")
-
 ADMIN_COMMANDS = ("newclass", "addstudent", "invite_teacher")
 
 
@@ -42,7 +39,6 @@ def _school_problem(error: SchoolError) -> str:
     return problems.get(error.code, _("That did not work. Please check and try again."))
 
 
-@router.message(Command("newclass"), HasRole(Role.ADMIN))
 async def new_class(
     message: Message, command: CommandObject, session: AsyncSession, person: Person
 ) -> None:
@@ -60,7 +56,6 @@ async def new_class(
     )
 
 
-@router.message(Command("classes"), HasRole(Role.ADMIN, Role.TEACHER))
 async def show_classes(message: Message, session: AsyncSession, person: Person) -> None:
     role = Role.ADMIN if schools_where(person, Role.ADMIN) else Role.TEACHER
     classes = await list_classes(session, _school_of(person, role))
@@ -71,7 +66,6 @@ async def show_classes(message: Message, session: AsyncSession, person: Person) 
     await message.answer("\n".join(lines))
 
 
-@router.message(Command("addstudent"), HasRole(Role.ADMIN))
 async def new_student(
     message: Message, command: CommandObject, session: AsyncSession, person: Person, bot: Bot
 ) -> None:
@@ -103,7 +97,6 @@ async def new_student(
     )
 
 
-@router.message(Command("invite_teacher"), HasRole(Role.ADMIN))
 async def invite_teacher(message: Message, session: AsyncSession, person: Person, bot: Bot) -> None:
     _invite, code = await issue_invite(
         session, _school_of(person, Role.ADMIN), InviteKind.TEACHER, actor_id=person.id
@@ -114,6 +107,17 @@ async def invite_teacher(message: Message, session: AsyncSession, person: Person
     )
 
 
-@router.message(Command(*ADMIN_COMMANDS, "classes"))
 async def refuse_without_role(message: Message) -> None:
     await message.answer(_("Sorry, this command is for school staff. /help shows what you can do."))
+
+
+def build_router() -> Router:
+    """The admin router; a new one for every Dispatcher."""
+    router = Router(name="admin")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(new_class, Command("newclass"), HasRole(Role.ADMIN))
+    router.message.register(show_classes, Command("classes"), HasRole(Role.ADMIN, Role.TEACHER))
+    router.message.register(new_student, Command("addstudent"), HasRole(Role.ADMIN))
+    router.message.register(invite_teacher, Command("invite_teacher"), HasRole(Role.ADMIN))
+    router.message.register(refuse_without_role, Command(*ADMIN_COMMANDS, "classes"))
+    return router

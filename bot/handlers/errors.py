@@ -9,11 +9,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
-router = Router(name="errors")
 log = logging.getLogger(__name__)
 
 
-@router.error()
 async def apologise(event: ErrorEvent) -> None:
     update = event.update
     log.error("update %s failed: %r", update.update_id, event.exception, exc_info=event.exception)
@@ -25,3 +23,10 @@ async def apologise(event: ErrorEvent) -> None:
             await update.callback_query.answer(text, show_alert=True)
     except TelegramAPIError:
         log.warning("could not tell the user about the failure of update %s", update.update_id)
+
+
+def build_router() -> Router:
+    """The errors router; a new one for every Dispatcher."""
+    router = Router(name="errors")
+    router.errors.register(apologise)
+    return router

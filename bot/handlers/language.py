@@ -14,15 +14,11 @@ from bot.keyboards import LanguageChoice, language_keyboard
 from campus.models import Person, Role
 from campus.services.people import set_language
 
-router = Router(name="language")
 
-
-@router.message(Command("lang", "language"))
 async def choose_language(message: Message) -> None:
     await message.answer(_("Choose your language:"), reply_markup=language_keyboard())
 
 
-@router.callback_query(LanguageChoice.filter())
 async def language_chosen(
     query: CallbackQuery,
     callback_data: LanguageChoice,
@@ -40,3 +36,11 @@ async def language_chosen(
         await query.message.edit_text(_("Language set to English."))
         await query.answer()
     await set_chat_commands(bot, i18n, query.message.chat.id, callback_data.code.value, roles)
+
+
+def build_router() -> Router:
+    """The language router; a new one for every Dispatcher."""
+    router = Router(name="language")
+    router.message.register(choose_language, Command("lang", "language"))
+    router.callback_query.register(language_chosen, LanguageChoice.filter())
+    return router

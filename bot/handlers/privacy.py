@@ -8,9 +8,13 @@ from aiogram.types import Message
 
 from bot.texts import privacy_notice
 
-router = Router(name="privacy")
 
-
-@router.message(Command("privacy"))
 async def show_privacy(message: Message) -> None:
     await message.answer(privacy_notice())
+
+
+def build_router() -> Router:
+    """The privacy router; a new one for every Dispatcher."""
+    router = Router(name="privacy")
+    router.message.register(show_privacy, Command("privacy"))
+    return router

@@ -13,13 +13,9 @@ from bot.texts import help_for, invite_problem
 from campus.models import InviteKind, Person, Role
 from campus.services.invites import InviteError, InviteView, inspect_invite, redeem_invite
 
-router = Router(name="start")
-router.message.filter(F.chat.type == "private")
-
 MAX_CODE_LENGTH = 64
 
 
-@router.message(CommandStart(deep_link=True))
 async def start_with_invite(
     message: Message, command: CommandObject, session: AsyncSession, person: Person
 ) -> None:
@@ -53,7 +49,6 @@ def _confirm_child_text(view: InviteView) -> str:
     )
 
 
-@router.callback_query(JoinAnswer.filter())
 async def answer_join(
     query: CallbackQuery, callback_data: JoinAnswer, session: AsyncSession, person: Person | None
 ) -> None:
@@ -85,7 +80,16 @@ async def answer_join(
     await query.answer(_("Linked"))
 
 
-@router.message(CommandStart())
 async def start_plain(message: Message, roles: frozenset[Role]) -> None:
     greeting = _("Welcome to SafeCampus!") if not roles else _("Welcome back!")
     await message.answer(greeting + "\n\n" + help_for(roles))
+
+
+def build_router() -> Router:
+    """The start router; a new one for every Dispatcher."""
+    router = Router(name="start")
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start_with_invite, CommandStart(deep_link=True))
+    router.callback_query.register(answer_join, JoinAnswer.filter())
+    router.message.register(start_plain, CommandStart())
+    return router

@@ -1,0 +1,14 @@
+"""The demo plays its whole scenario and shows both languages."""
+
+from __future__ import annotations
+
+from bot.demo import run_demo
+
+
+async def test_demo_every_expected_reply_arrives() -> None:
+    transcript: list[str] = []
+    failures = await run_demo(echo=transcript.append)
+    assert failures == []
+    text = "\n".join(transcript)
+    assert "You are now the administrator of Sunshine Primary School" in text
+    assert "作为家长，您可以" in text
