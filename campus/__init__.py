@@ -1,0 +1,1 @@
+"""Domain and storage: settings, database, models, migrations and services."""

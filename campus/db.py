@@ -88,3 +88,23 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
     async with engine.connect() as connection:
         return await connection.run_sync(_read)
+
+
+async def generate_revision(message: str, work_dir: Path) -> None:
+    """Write a new migration: the difference between the models and a database at head.
+
+    The comparison runs on a throw-away SQLite file in ``work_dir``; review the result.
+    """
+    engine = create_engine(f"sqlite+aiosqlite:///{work_dir / 'revision.db'}")
+
+    def _revision(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.revision(config, message=message, autogenerate=True)
+
+    try:
+        await upgrade_database(engine)
+        async with engine.begin() as connection:
+            await connection.run_sync(_revision)
+    finally:
+        await engine.dispose()
