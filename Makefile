@@ -29,8 +29,8 @@ kb-validate: $(INSTALLED)
 # Refresh the Chinese catalog after changing user-facing texts; then translate the new
 # empty entries in bot/locales/zh/LC_MESSAGES/messages.po.
 i18n: $(INSTALLED)
-	$(BIN)/pybabel extract -k _ -k __ --no-location --sort-output -o /tmp/safecampus.pot bot dialogs
-	$(BIN)/pybabel update --no-location --omit-header --no-fuzzy-matching -l zh -d bot/locales -i /tmp/safecampus.pot
+	$(BIN)/pybabel extract -k _ -k __ -k N_ --no-location --sort-output --project SafeCampus --copyright-holder 'SafeCampus developers' -o /tmp/safecampus.pot bot dialogs
+	$(BIN)/pybabel update --no-fuzzy-matching --width=0 -l zh -d bot/locales -i /tmp/safecampus.pot
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -24,6 +24,7 @@ from bot.flood import RetryAfterMiddleware
 from bot.handlers import get_routers
 from bot.i18n import PersonLocaleMiddleware, build_i18n
 from bot.middlewares import DbSessionMiddleware, OnePersonAtATimeMiddleware, PersonMiddleware
+from bot.throttling import FloodGuard, ThrottlingMiddleware
 from campus.db import (
     check_database,
     create_engine,
@@ -69,9 +70,15 @@ def build_storage(settings: Settings) -> BaseStorage:
 def build_dispatcher(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], i18n: I18n
 ) -> Dispatcher:
-    """The Dispatcher with middlewares in order: one update per person at a time, transaction,
-    person, locale; then the routers."""
+    """The Dispatcher with middlewares in order: flood guard, one update per person at a time,
+    transaction, person, locale; then the routers."""
     dispatcher = Dispatcher(storage=build_storage(settings), settings=settings)
+    guard = FloodGuard(
+        rate=settings.flood_rate_per_s,
+        burst=settings.flood_burst,
+        mute_seconds=settings.flood_mute_seconds,
+    )
+    dispatcher.update.outer_middleware(ThrottlingMiddleware(guard, i18n, settings.default_language))
     dispatcher.update.outer_middleware(OnePersonAtATimeMiddleware())
     dispatcher.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dispatcher.update.outer_middleware(PersonMiddleware(settings.default_language))

@@ -20,6 +20,11 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 
 
+def N_(message: str) -> str:
+    """Mark a text for translation without translating it yet."""
+    return message
+
+
 def build_i18n(default_locale: str = "en") -> I18n:
     """aiogram's I18n loaded with the catalogs shipped with the bot."""
     with tempfile.TemporaryDirectory(prefix="safecampus-locales-") as compiled:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_language: Language = Language.EN
     log_level: str = "INFO"
+    flood_rate_per_s: float = Field(default=1.0, gt=0)
+    flood_burst: int = Field(default=8, ge=1)
+    flood_mute_seconds: float = Field(default=30.0, ge=0)
 
     @field_validator("bot_token")
     @classmethod

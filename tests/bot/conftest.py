@@ -68,7 +68,18 @@ def limits() -> EmulatorLimits:
 
 
 @pytest.fixture
-async def live(database_url: str, tmp_path: Path, limits: EmulatorLimits) -> AsyncIterator[LiveBot]:
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test module wants different from the defaults."""
+    return {}
+
+
+@pytest.fixture
+async def live(
+    database_url: str,
+    tmp_path: Path,
+    limits: EmulatorLimits,
+    settings_overrides: dict[str, Any],
+) -> AsyncIterator[LiveBot]:
     async with running_emulator(limits=limits) as emu:
         token = make_token()
         settings = load_settings(
@@ -77,6 +88,7 @@ async def live(database_url: str, tmp_path: Path, limits: EmulatorLimits) -> Asy
             telegram_api_url=emu.base_url,
             bot_token=token,
             redis_url=None,
+            **settings_overrides,
         )
         async with polling_in_background(settings, token=token) as app:
             yield LiveBot(emu, app, settings)
