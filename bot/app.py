@@ -33,6 +33,7 @@ from campus.db import (
     upgrade_database,
 )
 from campus.settings import Settings
+from knowledge_base.engine import FaqEngine
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Application:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     i18n: I18n
+    faq: FaqEngine
 
 
 def build_bot(token: str, api_url: str | None) -> Bot:
@@ -67,12 +69,20 @@ def build_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
+def build_faq_engine(settings: Settings) -> FaqEngine:
+    """The knowledge base with its models and index; slow the first time (see docs)."""
+    return FaqEngine.create(cache_dir=settings.kb_cache_dir)
+
+
 def build_dispatcher(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], i18n: I18n
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    faq: FaqEngine,
 ) -> Dispatcher:
     """The Dispatcher with middlewares in order: flood guard, one update per person at a time,
     transaction, person, locale; then the routers."""
-    dispatcher = Dispatcher(storage=build_storage(settings), settings=settings)
+    dispatcher = Dispatcher(storage=build_storage(settings), settings=settings, faq=faq)
     guard = FloodGuard(
         rate=settings.flood_rate_per_s,
         burst=settings.flood_burst,
@@ -88,19 +98,28 @@ def build_dispatcher(
 
 
 @asynccontextmanager
-async def open_application(settings: Settings, *, token: str) -> AsyncIterator[Application]:
-    """Check and migrate the database, build everything, and close it all on exit."""
+async def open_application(
+    settings: Settings, *, token: str, faq: FaqEngine | None = None
+) -> AsyncIterator[Application]:
+    """Check and migrate the database, build everything, and close it all on exit.
+
+    ``faq`` lets a caller share one loaded knowledge base between applications (tests).
+    """
     engine = create_engine(settings.effective_database_url)
     try:
         await check_database(engine)
         await upgrade_database(engine)
         log.info("database is at revision %s", await current_revision(engine))
+        if faq is None:
+            log.info("loading the knowledge base (the first start embeds it: about a minute)")
+            faq = await asyncio.to_thread(build_faq_engine, settings)
+            log.info("knowledge base ready: %d topics", len(faq.knowledge_base))
         i18n = build_i18n(settings.default_language.value)
         sessionmaker = create_sessionmaker(engine)
         bot = build_bot(token, settings.telegram_api_url)
-        dispatcher = build_dispatcher(settings, sessionmaker, i18n)
+        dispatcher = build_dispatcher(settings, sessionmaker, i18n, faq)
         try:
-            yield Application(settings, bot, dispatcher, engine, sessionmaker, i18n)
+            yield Application(settings, bot, dispatcher, engine, sessionmaker, i18n, faq)
         finally:
             await dispatcher.storage.close()
             await bot.session.close()
@@ -119,9 +138,11 @@ async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
 
 
 @asynccontextmanager
-async def polling_in_background(settings: Settings, *, token: str) -> AsyncIterator[Application]:
+async def polling_in_background(
+    settings: Settings, *, token: str, faq: FaqEngine | None = None
+) -> AsyncIterator[Application]:
     """The real bot polling in a background task, for the demo and end-to-end tests."""
-    async with open_application(settings, token=token) as app:
+    async with open_application(settings, token=token, faq=faq) as app:
         task = asyncio.create_task(run_polling(app, handle_signals=False))
         try:
             yield app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import sys
 from collections.abc import Coroutine
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from campus.settings import ConfigError, Settings, load_settings
+from knowledge_base.threads import limit_threads
 
 T = TypeVar("T")
 
@@ -28,7 +30,34 @@ def _configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose heavier subcommands are imported only when used: importing aiogram
+    alone takes seconds, and a configuration error should not wait for it."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module_name, _sep, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module_name), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "emulator": "emulator.cli:emulator_command",
+        "kb": "knowledge_base.cli:kb_group",
+        "roster": "bot.roster_commands:roster_group",
+    },
+)
 @click.version_option(package_name="safecampus")
 def cli() -> None:
     """SafeCampus: school safety notices, acknowledgements and parents' questions on Telegram."""
@@ -124,15 +153,9 @@ def demo(quiet: bool) -> None:
     click.echo("demo: every expected reply arrived")
 
 
-def _mount_optional_commands() -> None:
-    from emulator.cli import emulator_command
-
-    cli.add_command(emulator_command, "emulator")
-
-
 def main() -> None:
     """Entry point: configuration problems end with one line and exit code 2."""
-    _mount_optional_commands()
+    limit_threads()  # before anything imports numpy
     try:
         cli.main(standalone_mode=False)
     except ConfigError as problem:

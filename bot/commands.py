@@ -20,6 +20,7 @@ ADMIN = [
     ("classes", __("List classes")),
     ("addstudent", __("Add a student and get the parent's invite")),
     ("invite_teacher", __("Invite a teacher")),
+    ("kb_feedback", __("Feedback on the knowledge base")),
 ]
 TEACHER = [("classes", __("List classes"))]
 

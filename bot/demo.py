@@ -18,6 +18,7 @@ from bot.setup import create_school_with_claim_link
 from campus.settings import load_settings
 from emulator import SimUser, TelegramEmulator
 from emulator.testing import make_token
+from knowledge_base.engine import FaqEngine
 
 Echo = Callable[[str], None]
 REPLY_TIMEOUT = 10.0
@@ -117,8 +118,13 @@ async def play(script: Script, claim_link: str) -> None:
     await script.send(parent, "/privacy", "平安校园存储的信息")
 
 
-async def run_demo(echo: Echo | None = print) -> list[str]:
-    """Run the demo; returns what went wrong (nothing when every expected reply arrived)."""
+async def run_demo(echo: Echo | None = print, *, faq: FaqEngine | None = None) -> list[str]:
+    """Run the demo; returns what went wrong (nothing when every expected reply arrived).
+
+    The database is thrown away afterwards; the knowledge base's embedding cache is the
+    configured one, so only the first demo on a machine waits for the models.
+    """
+    kb_cache = load_settings().kb_cache_dir
     with tempfile.TemporaryDirectory(prefix="safecampus-demo-") as data_dir:
         async with TelegramEmulator() as emu:
             settings = load_settings(
@@ -127,6 +133,7 @@ async def run_demo(echo: Echo | None = print) -> list[str]:
                 telegram_api_url=emu.base_url,
                 bot_token=make_token(),
                 redis_url=None,
+                kb_cache=kb_cache,
             )
             token = settings.require_token().get_secret_value()
             claim_link = await create_school_with_claim_link(
@@ -136,6 +143,8 @@ async def run_demo(echo: Echo | None = print) -> list[str]:
             script.say(
                 f"SafeCampus demo: the bot runs against the local emulator at {emu.base_url}"
             )
-            async with polling_in_background(settings, token=token):
+            if faq is None:
+                script.say("Loading the knowledge base (the first run embeds it: a minute or two)…")
+            async with polling_in_background(settings, token=token, faq=faq):
                 await play(script, claim_link)
     return script.failures

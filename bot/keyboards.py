@@ -21,6 +21,14 @@ class JoinAnswer(CallbackData, prefix="join"):
     accept: bool
 
 
+class FaqAction(CallbackData, prefix="faq"):
+    """A button under an answer: ``act`` is one of topic, more, helpful, unhelpful, expert."""
+
+    act: str
+    question: int
+    entry: str = ""
+
+
 def language_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for language, name in LANGUAGE_NAMES.items():

@@ -46,15 +46,25 @@ class OnePersonAtATimeMiddleware(BaseMiddleware):
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """Opens a session and a transaction for the update; commits only if handling succeeded."""
+    """One session and transaction per update, committed only if handling succeeded.
+
+    A handler that confirms a change to the user ("Done", "Recorded") commits first, so the
+    confirmation never precedes the write; anything after that is committed here.
+    """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.sessionmaker() as session, session.begin():
+        async with self.sessionmaker() as session:
             data["session"] = session
-            return await handler(event, data)
+            try:
+                result = await handler(event, data)
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+            return result
 
 
 class PersonMiddleware(BaseMiddleware):

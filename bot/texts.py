@@ -42,7 +42,11 @@ def admin_help() -> str:
         "/newclass NAME — create a class, e.g. /newclass 3A\n"
         "/classes — list the classes\n"
         "/addstudent CLASS NAME — add a student and get the parent's invite link\n"
-        "/invite_teacher — a one-time invite link for a teacher"
+        "/invite_teacher — a one-time invite link for a teacher\n"
+        "/kb_feedback — what parents thought of the answers\n"
+        "/kb_reload — reload the knowledge base after editing it\n\n"
+        "To import the whole roster, send me a .csv file (class, student name, student "
+        "number, guardians); see docs/roster.md."
     )
 
 

@@ -90,6 +90,15 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(_read)
 
 
+def _next_revision_id() -> str:
+    """Revisions are numbered 0001, 0002, ... so their order reads from the file names."""
+    numbers = [
+        int(path.name[:4])
+        for path in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")
+    ]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
 async def generate_revision(message: str, work_dir: Path) -> None:
     """Write a new migration: the difference between the models and a database at head.
 
@@ -100,7 +109,7 @@ async def generate_revision(message: str, work_dir: Path) -> None:
     def _revision(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.revision(config, message=message, autogenerate=True)
+        command.revision(config, message=message, autogenerate=True, rev_id=_next_revision_id())
 
     try:
         await upgrade_database(engine)

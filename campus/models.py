@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -213,3 +214,53 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class GuardianRelation(enum.StrEnum):
+    """How a guardian named on the roster is related to the student."""
+
+    MOTHER = "mother"
+    FATHER = "father"
+    GRANDMOTHER = "grandmother"
+    GRANDFATHER = "grandfather"
+    GUARDIAN = "guardian"
+    OTHER = "other"
+
+
+class GuardianSlot(Base):
+    """A guardian the school's roster names for a student (slot 1, 2, ...).
+
+    Slots exist before anybody joins: guardian invites are issued per slot, and the roster
+    import keeps them up to date.
+    """
+
+    __tablename__ = "guardian_slots"
+    __table_args__ = (UniqueConstraint("student_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    slot: Mapped[int] = mapped_column(Integer)
+    guardian_name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[GuardianRelation | None] = mapped_column(_enum(GuardianRelation))
+
+    student: Mapped[Student] = relationship()
+
+
+class FaqQuestion(Base):
+    """A question someone asked the knowledge base, how it was answered, and whether it
+    helped. The text is personal data: it goes when its author asks to be forgotten."""
+
+    __tablename__ = "faq_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    decision: Mapped[str] = mapped_column(String(16))
+    entry_id: Mapped[str | None] = mapped_column(String(80))
+    confidence: Mapped[float] = mapped_column(Float)
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    helpful: Mapped[bool | None]
+    feedback_at: Mapped[datetime | None]
+    expert_requested_at: Mapped[datetime | None]

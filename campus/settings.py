@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     redis_url: str | None = None
+    kb_cache: Path | None = None
     timezone: str = "Asia/Shanghai"
     default_language: Language = Language.EN
     log_level: str = "INFO"
@@ -84,6 +85,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'safecampus.db').as_posix()}"
+
+    @property
+    def kb_cache_dir(self) -> Path:
+        """Where knowledge-base embeddings are cached between starts."""
+        return self.kb_cache or self.data_dir / "kb-cache"
 
     def require_token(self) -> SecretStr:
         """The bot token, or a ConfigError that says how to set it."""

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from knowledge_base.threads import limit_threads
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+# pytest imports this file before the sub-directory conftests: set the thread pools of the
+# embedding models before anything imports numpy.
+limit_threads()
 
-from campus.db import create_engine, create_sessionmaker, upgrade_database
-from tests.services import fresh_postgres_database
+from collections.abc import AsyncIterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
+
+from campus.db import create_engine, create_sessionmaker, upgrade_database  # noqa: E402
+from tests.services import fresh_postgres_database  # noqa: E402
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

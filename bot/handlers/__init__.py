@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import admin, errors, fallback, help, language, privacy, start
+from bot.handlers import (
+    admin,
+    errors,
+    fallback,
+    help,
+    kb_admin,
+    language,
+    privacy,
+    questions,
+    roster,
+    start,
+)
 
 
 def get_routers() -> list[Router]:
@@ -15,6 +26,9 @@ def get_routers() -> list[Router]:
         help.build_router(),
         language.build_router(),
         privacy.build_router(),
+        kb_admin.build_router(),  # before admin, whose refusal catches staff commands
         admin.build_router(),
+        roster.build_router(),
+        questions.build_router(),
         fallback.build_router(),
     ]

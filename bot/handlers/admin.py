@@ -21,7 +21,7 @@ from campus.services.schools import (
     list_classes,
 )
 
-ADMIN_COMMANDS = ("newclass", "addstudent", "invite_teacher")
+ADMIN_COMMANDS = ("newclass", "addstudent", "invite_teacher", "kb_feedback", "kb_reload")
 
 
 def _school_of(person: Person, role: Role) -> int:
@@ -49,6 +49,7 @@ async def new_class(
     except SchoolError as problem:
         await message.answer(_school_problem(problem))
         return
+    await session.commit()
     await message.answer(
         _("Class {name} created. Add students with /addstudent {name} NAME.").format(
             name=school_class.name
@@ -89,6 +90,7 @@ async def new_student(
         session, school_id, InviteKind.GUARDIAN, student_id=student.id, actor_id=person.id
     )
     link = await create_start_link(bot, code)
+    await session.commit()
     await message.answer(
         _(
             "{child} added to {class_name}. Give this one-time link to a parent; it expires "
@@ -102,6 +104,7 @@ async def invite_teacher(message: Message, session: AsyncSession, person: Person
         session, _school_of(person, Role.ADMIN), InviteKind.TEACHER, actor_id=person.id
     )
     link = await create_start_link(bot, code)
+    await session.commit()
     await message.answer(
         _("A one-time invite link for a teacher; it expires in 30 days:\n{link}").format(link=link)
     )

@@ -32,6 +32,7 @@ async def language_chosen(
         await query.answer()
         return
     await set_language(session, person, callback_data.code)
+    await session.commit()
     with i18n.use_locale(callback_data.code.value):
         await query.message.edit_text(_("Language set to English."))
         await query.answer()

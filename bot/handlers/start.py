@@ -32,6 +32,7 @@ async def start_with_invite(
         await message.answer(_confirm_child_text(view), reply_markup=join_keyboard(code))
         return
     view = await redeem_invite(session, code, person)
+    await session.commit()
     if view.invite.kind == InviteKind.ADMIN_CLAIM:
         text = _("You are now the administrator of {school}.").format(school=view.school.name)
         await message.answer(text + "\n\n" + help_for(frozenset({Role.ADMIN})))
@@ -66,6 +67,7 @@ async def answer_join(
         return
     try:
         view = await redeem_invite(session, callback_data.code, person)
+        await session.commit()
     except InviteError as problem:
         await query.message.edit_text(invite_problem(problem.code))
         await query.answer()

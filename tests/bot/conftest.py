@@ -16,6 +16,9 @@ from bot.setup import create_school_with_claim_link
 from campus.settings import Settings, load_settings
 from emulator import EmulatorLimits, SimUser, TelegramEmulator
 from emulator.testing import make_token, running_emulator
+from knowledge_base.engine import FaqEngine
+
+KB_CACHE = Path(__file__).resolve().parents[2] / "data" / "kb-cache"
 
 
 @dataclass
@@ -67,6 +70,12 @@ def limits() -> EmulatorLimits:
     return EmulatorLimits.off()
 
 
+@pytest.fixture(scope="session")
+def faq_engine() -> FaqEngine:
+    """One loaded knowledge base for the whole run; embeddings cached under ./data."""
+    return FaqEngine.create(cache_dir=KB_CACHE)
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
     """Settings a test module wants different from the defaults."""
@@ -79,6 +88,7 @@ async def live(
     tmp_path: Path,
     limits: EmulatorLimits,
     settings_overrides: dict[str, Any],
+    faq_engine: FaqEngine,
 ) -> AsyncIterator[LiveBot]:
     async with running_emulator(limits=limits) as emu:
         token = make_token()
@@ -90,5 +100,5 @@ async def live(
             redis_url=None,
             **settings_overrides,
         )
-        async with polling_in_background(settings, token=token) as app:
+        async with polling_in_background(settings, token=token, faq=faq_engine) as app:
             yield LiveBot(emu, app, settings)

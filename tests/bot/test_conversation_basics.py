@@ -63,11 +63,13 @@ async def test_privacy_in_both_languages(live: LiveBot) -> None:
 async def test_no_dead_ends(live: LiveBot) -> None:
     parent = live.emu.create_user("Li", language_code="en")
     assert "don't know that command" in (await live.send(parent, "/frobnicate"))["text"]
-    assert "/help" in (await live.send(parent, "hello?"))["text"]
-    long_text = "问" * 4000
-    assert "/help" in (await live.send(parent, long_text))["text"]
-    sticker_free_reply = await live.send(parent, "<script>alert(1)</script>")
-    assert "/help" in sticker_free_reply["text"]
+    assert "Ask me anything" in (await live.send(parent, "hello?"))["text"]
+    assert "问我" in (await live.send(parent, "你好！"))["text"]
+    for text in ["问" * 4000, "<script>alert(1)</script>", "asdf qwer zxcv"]:
+        reply = await live.send(parent, text)
+        assert "Ask an expert" in live.emu.button_texts(reply) or "问专家" in live.emu.button_texts(
+            reply
+        )
 
 
 async def test_stale_or_forged_buttons_get_an_answer(live: LiveBot) -> None:

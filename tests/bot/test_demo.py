@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bot.demo import run_demo
+from knowledge_base.engine import FaqEngine
 
 
-async def test_demo_every_expected_reply_arrives() -> None:
+async def test_demo_every_expected_reply_arrives(faq_engine: FaqEngine) -> None:
     transcript: list[str] = []
-    failures = await run_demo(echo=transcript.append)
+    failures = await run_demo(echo=transcript.append, faq=faq_engine)
     assert failures == []
     text = "\n".join(transcript)
     assert "You are now the administrator of Sunshine Primary School" in text
