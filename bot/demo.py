@@ -22,6 +22,13 @@ from knowledge_base.engine import FaqEngine
 
 Echo = Callable[[str], None]
 REPLY_TIMEOUT = 10.0
+# As Excel in China saves it: GB18030, with Chinese headers.
+DEMO_ROSTER = (
+    "班级,学生姓名,学号,监护人1,关系1\n"
+    "3A,Chen Jie,S1001,Chen Hong,母亲\n"
+    "3A,Liu Yang,S1002,Liu Qiang,父亲\n"
+    "4B,Zhao Min,S1003,,\n"
+).encode("gb18030")
 
 
 def _indent(text: str) -> str:
@@ -78,6 +85,20 @@ class Script:
             self.say("        [" + "] [".join(buttons) + "]")
         return reply
 
+    async def upload(
+        self, who: SimUser, filename: str, content: bytes, expected: str
+    ) -> dict[str, Any]:
+        self.say(f"{who.first_name}  📎  {filename}")
+        await self.emu.send_document(who, filename, content, mime_type="text/csv")
+        try:
+            [reply] = await self.emu.wait_for_messages(who, count=1, timeout=REPLY_TIMEOUT)
+        except TimeoutError:
+            self.failures.append(f"{who.first_name}: no reply to {filename}")
+            self.say("        ✗ no reply")
+            return {"text": ""}
+        self._check(who, reply.get("text", ""), expected)
+        return reply
+
     async def press(
         self, who: SimUser, message: dict[str, Any], button: str, expected: str
     ) -> None:
@@ -94,7 +115,8 @@ class Script:
 
 
 async def play(script: Script, claim_link: str) -> None:
-    """The scenario: a school is set up, a parent joins, asks for help, switches language."""
+    """The scenario: a school is set up, a parent joins, asks for help and a question,
+    switches to Chinese and asks again."""
     emu = script.emu
     admin = emu.create_user("Zhang", last_name="Wei", username="zhang_admin", language_code="en")
     parent = emu.create_user("Li", last_name="Na", language_code="en")
@@ -102,6 +124,7 @@ async def play(script: Script, claim_link: str) -> None:
     script.scene("The school administrator claims the school")
     await script.send(admin, f"/start {start_code(claim_link)}", "You are now the administrator of")
     await script.send(admin, "/newclass 3A", "Class 3A created")
+    await script.upload(admin, "roster.csv", DEMO_ROSTER, "Students added: 3")
     reply = await script.send(admin, "/addstudent 3A Wang Fang", "Wang Fang added to 3A")
     invite_link = first_link(reply.get("text", "") or "https://t.me/x?start=missing")
 
@@ -110,11 +133,15 @@ async def play(script: Script, claim_link: str) -> None:
     await script.press(parent, reply, "Yes, this is my child", "notices about Wang Fang")
     await script.send(parent, f"/start {start_code(invite_link)}", "already been used")
 
-    script.scene("The parent asks for help, then switches to Chinese")
+    script.scene("The parent asks for help and asks a question")
     await script.send(parent, "/help", "As a parent you can")
+    await script.send(parent, "How many hours of sleep does a 9 year old need?", "Source:")
+
+    script.scene("The parent switches to Chinese")
     reply = await script.send(parent, "/lang", "Choose your language")
     await script.press(parent, reply, "简体中文", "语言已切换为简体中文")
     await script.send(parent, "/help", "作为家长")
+    await script.send(parent, "孩子多大可以骑电动自行车上路？", "来源：")
     await script.send(parent, "/privacy", "平安校园存储的信息")
 
 
