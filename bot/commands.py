@@ -15,6 +15,7 @@ EVERYONE = [
     ("lang", __("Language: English / 中文")),
     ("privacy", __("What is stored and who sees it")),
 ]
+GUARDIAN = [("forget_me", __("Delete your data"))]
 ADMIN = [
     ("newclass", __("Create a class")),
     ("classes", __("List classes")),
@@ -32,6 +33,8 @@ def commands_for(i18n: I18n, locale: str, roles: frozenset[Role]) -> list[BotCom
         entries += ADMIN
     elif Role.TEACHER in roles:
         entries += TEACHER
+    if Role.GUARDIAN in roles:
+        entries += GUARDIAN
     with i18n.context(), i18n.use_locale(locale):
         return [BotCommand(command=name, description=str(text)) for name, text in entries]
 

@@ -24,7 +24,8 @@ def guardian_help() -> str:
         "• open another invite link to add a child;\n"
         "• write a question in your own words at any time.\n\n"
         "/lang — change language\n"
-        "/privacy — what is stored and who sees it"
+        "/privacy — what is stored and who sees it\n"
+        "/forget_me — delete your data"
     )
 
 
@@ -88,8 +89,8 @@ def privacy_notice() -> str:
         "keep as evidence (who was told what, when) are kept in pseudonymous form for the "
         "school's retention period.\n\n"
         "Children's data under 14 is handled with a guardian's consent, as China's Personal "
-        "Information Protection Law (arts. 28 and 31) requires. Ask the school administrator "
-        "to remove your data."
+        "Information Protection Law (arts. 28 and 31) requires.\n\n"
+        "/forget_me deletes your personal data and your links to your children."
     )
 
 
@@ -103,5 +104,9 @@ def invite_problem(code: str) -> str:
             "school for a new one."
         ),
         "revoked": _("This invite link was withdrawn by the school. Please ask for a new one."),
+        "too_many_attempts": _(
+            "Too many invite links did not work. Please wait an hour, or ask the school for "
+            "a new link."
+        ),
     }
     return problems.get(code, problems["unknown"])

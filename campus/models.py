@@ -104,6 +104,8 @@ class Person(Base):
     full_name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by /forget_me: the row stays, nameless, so evidence that points at it still reads.
+    forgotten_at: Mapped[datetime | None]
 
     roles: Mapped[list[RoleGrant]] = relationship(
         back_populates="person", cascade="all, delete-orphan", lazy="selectin"
@@ -264,3 +266,13 @@ class FaqQuestion(Base):
     helpful: Mapped[bool | None]
     feedback_at: Mapped[datetime | None]
     expert_requested_at: Mapped[datetime | None]
+
+
+class InviteAttempt(Base):
+    """A failed try at an invite code, kept for a day to slow down guessing."""
+
+    __tablename__ = "invite_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,7 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.keyboards import JoinAnswer, join_keyboard
 from bot.texts import help_for, invite_problem
 from campus.models import InviteKind, Person, Role
-from campus.services.invites import InviteError, InviteView, inspect_invite, redeem_invite
+from campus.services.invites import (
+    InviteError,
+    InviteView,
+    check_attempts,
+    inspect_invite,
+    record_failed_attempt,
+    redeem_invite,
+)
 
 MAX_CODE_LENGTH = 64
 
@@ -21,12 +28,13 @@ async def start_with_invite(
 ) -> None:
     code = (command.args or "").strip()
     if len(code) > MAX_CODE_LENGTH:
-        await message.answer(invite_problem("unknown"))
+        await _refuse(message, session, person, InviteError("unknown"))
         return
     try:
+        await check_attempts(session, person.telegram_user_id or 0)
         view = await inspect_invite(session, code)
     except InviteError as problem:
-        await message.answer(invite_problem(problem.code))
+        await _refuse(message, session, person, problem)
         return
     if view.invite.kind == InviteKind.GUARDIAN:
         await message.answer(_confirm_child_text(view), reply_markup=join_keyboard(code))
@@ -39,6 +47,15 @@ async def start_with_invite(
     else:
         text = _("Welcome! You are now a teacher at {school}.").format(school=view.school.name)
         await message.answer(text + "\n\n" + help_for(frozenset({Role.TEACHER})))
+
+
+async def _refuse(
+    message: Message, session: AsyncSession, person: Person, problem: InviteError
+) -> None:
+    # Every failed code counts towards the limit, so codes cannot be guessed in bulk.
+    if problem.code != "too_many_attempts":
+        await record_failed_attempt(session, person.telegram_user_id or 0)
+    await message.answer(invite_problem(problem.code))
 
 
 def _confirm_child_text(view: InviteView) -> str:
@@ -66,9 +83,12 @@ async def answer_join(
         await query.answer()
         return
     try:
+        await check_attempts(session, query.from_user.id)
         view = await redeem_invite(session, callback_data.code, person)
         await session.commit()
     except InviteError as problem:
+        if problem.code != "too_many_attempts":
+            await record_failed_attempt(session, query.from_user.id)
         await query.message.edit_text(invite_problem(problem.code))
         await query.answer()
         return

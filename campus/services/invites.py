@@ -11,13 +11,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from campus.models import (
     Guardianship,
     Invite,
+    InviteAttempt,
     InviteKind,
     Person,
     Role,
@@ -30,6 +31,9 @@ from campus.services.audit import person_ref, record_event
 from campus.services.people import grant_role
 
 DEFAULT_TTL = timedelta(days=30)
+#: Failed codes a Telegram user may try per window before being told to wait.
+MAX_FAILED_ATTEMPTS = 5
+ATTEMPT_WINDOW = timedelta(hours=1)
 ROLE_FOR_KIND = {
     InviteKind.ADMIN_CLAIM: Role.ADMIN,
     InviteKind.TEACHER: Role.TEACHER,
@@ -38,7 +42,8 @@ ROLE_FOR_KIND = {
 
 
 class InviteError(Exception):
-    """An invite that cannot be used; ``code`` is one of unknown, expired, used, revoked."""
+    """An invite that cannot be used; ``code`` is one of unknown, expired, used, revoked,
+    too_many_attempts."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -149,3 +154,25 @@ async def redeem_invite(
         {"invite": invite.id, "kind": invite.kind.value, "student": invite.student_id},
     )
     return view
+
+
+async def check_attempts(session: AsyncSession, telegram_user_id: int) -> None:
+    """Raise InviteError("too_many_attempts") while a user has failed too often recently."""
+    since = utcnow() - ATTEMPT_WINDOW
+    failures = await session.scalar(
+        select(func.count(InviteAttempt.id)).where(
+            InviteAttempt.telegram_user_id == telegram_user_id,
+            InviteAttempt.attempted_at >= since,
+        )
+    )
+    if (failures or 0) >= MAX_FAILED_ATTEMPTS:
+        raise InviteError("too_many_attempts")
+
+
+async def record_failed_attempt(session: AsyncSession, telegram_user_id: int) -> None:
+    """Remember a failed code; attempts older than a day are dropped on the way."""
+    await session.execute(
+        delete(InviteAttempt).where(InviteAttempt.attempted_at < utcnow() - timedelta(days=1))
+    )
+    session.add(InviteAttempt(telegram_user_id=telegram_user_id))
+    await session.flush()
