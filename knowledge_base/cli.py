@@ -251,3 +251,32 @@ def calibrate_command(
             content_hash=engine.knowledge_base.content_hash()[:16],
         )
         click.echo(f"written to {DEFAULT_THRESHOLDS_PATH}")
+
+
+@kb_group.command("export-rasa")
+@click.argument("out_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=DEFAULT_CONTENT_DIR,
+    help="Content directory (default: the packaged content).",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True)
+def export_rasa_command(out_dir: Path, content_dir: Path, epochs: int) -> None:
+    """Write Rasa 3.x training data (config, domain, data/nlu.yml) to OUT_DIR."""
+    from knowledge_base.knowledge import KnowledgeBase
+    from knowledge_base.rasa_export import export_rasa
+
+    summary = export_rasa(KnowledgeBase.load(content_dir), out_dir, epochs=epochs)
+    for path in summary.files:
+        click.echo(f"wrote {path}")
+    click.echo(
+        f"{summary.intents} FAQ intents, {summary.faq_examples} FAQ examples, "
+        f"{summary.out_of_scope_examples} out_of_scope examples"
+    )
+    click.echo(
+        "\nTrain in a Rasa 3.6 environment (Python 3.10):\n"
+        f"  cd {out_dir} && {summary.train_command}\n"
+        "Serve it with: rasa run --enable-api"
+    )
