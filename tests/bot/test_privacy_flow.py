@@ -105,4 +105,4 @@ async def test_second_guardian_and_parent_with_two_children(live: LiveBot) -> No
             .join(Guardianship, Guardianship.guardian_id == Person.id)
             .group_by(Person.full_name)
         )
-        assert {name: count for name, count in links} == {"Mother": 2, "Father": 1}
+        assert dict(links.all()) == {"Mother": 2, "Father": 1}
