@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from knowledge_base.engine import Decision, FaqEngine
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_CACHE = Path("data/kb-cache")
 
 
 def _engine_options(command: F) -> F:
@@ -40,10 +39,9 @@ def _engine_options(command: F) -> F:
         click.option(
             "--cache-dir",
             type=click.Path(path_type=Path, file_okay=False),
-            envvar="SAFECAMPUS_KB_CACHE",
-            default=DEFAULT_CACHE,
-            show_default=True,
-            help="Embedding cache directory (env SAFECAMPUS_KB_CACHE).",
+            default=None,
+            help="Embedding cache directory (default: SAFECAMPUS_KB_CACHE, or kb-cache in the "
+            "data directory).",
         ),
         click.option(
             "--encoders",
@@ -57,9 +55,11 @@ def _engine_options(command: F) -> F:
     return command
 
 
-def _build_engine(content_dir: Path, cache_dir: Path, encoders: str) -> FaqEngine:
+def _build_engine(content_dir: Path, cache_dir: Path | None, encoders: str) -> FaqEngine:
+    from campus.settings import load_settings
     from knowledge_base.engine import FaqEngine
 
+    cache_dir = cache_dir or load_settings().kb_cache_dir
     specs = [spec.strip() for spec in encoders.split(",") if spec.strip()]
     return FaqEngine.create(content_dir, encoders=specs, cache_dir=cache_dir)
 
@@ -162,7 +162,7 @@ def ask_command(
     as_json: bool,
     batch: bool,
     content_dir: Path,
-    cache_dir: Path,
+    cache_dir: Path | None,
     encoders: str,
 ) -> None:
     """Answer QUESTION (or, with --batch, every line of stdin)."""
@@ -190,7 +190,12 @@ def ask_command(
 @click.option("--mistakes", is_flag=True, help="Also list the questions that went wrong.")
 @_engine_options
 def eval_command(
-    file: Path, as_json: bool, mistakes: bool, content_dir: Path, cache_dir: Path, encoders: str
+    file: Path,
+    as_json: bool,
+    mistakes: bool,
+    content_dir: Path,
+    cache_dir: Path | None,
+    encoders: str,
 ) -> None:
     """Evaluate on FILE (JSONL: q, lang, expect, kind)."""
     from knowledge_base.evaluate import evaluate, format_report, load_questions
@@ -225,7 +230,11 @@ def eval_command(
 @click.option("--write", is_flag=True, help="Save to knowledge_base/calibration/thresholds.json.")
 @_engine_options
 def calibrate_command(
-    questions_path: Path | None, write: bool, content_dir: Path, cache_dir: Path, encoders: str
+    questions_path: Path | None,
+    write: bool,
+    content_dir: Path,
+    cache_dir: Path | None,
+    encoders: str,
 ) -> None:
     """Fit the answer policy's confidence and thresholds on the calibration questions."""
     from knowledge_base.calibrate import fit_thresholds
