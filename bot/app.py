@@ -25,13 +25,7 @@ from bot.handlers import get_routers
 from bot.i18n import PersonLocaleMiddleware, build_i18n
 from bot.middlewares import DbSessionMiddleware, OnePersonAtATimeMiddleware, PersonMiddleware
 from bot.throttling import FloodGuard, ThrottlingMiddleware
-from campus.db import (
-    check_database,
-    create_engine,
-    create_sessionmaker,
-    current_revision,
-    upgrade_database,
-)
+from campus.db import create_sessionmaker, current_revision, open_database
 from campus.settings import Settings
 from knowledge_base.engine import FaqEngine
 
@@ -105,10 +99,7 @@ async def open_application(
 
     ``faq`` lets a caller share one loaded knowledge base between applications (tests).
     """
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await check_database(engine)
-        await upgrade_database(engine)
+    async with open_database(settings.effective_database_url) as engine:
         log.info("database is at revision %s", await current_revision(engine))
         if faq is None:
             log.info("loading the knowledge base (the first start embeds it: about a minute)")
@@ -123,8 +114,6 @@ async def open_application(
         finally:
             await dispatcher.storage.close()
             await bot.session.close()
-    finally:
-        await engine.dispose()
 
 
 async def run_polling(app: Application, *, handle_signals: bool = True) -> None:

@@ -89,18 +89,13 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (the bot also does this at start)."""
-    from campus.db import check_database, create_engine, current_revision, upgrade_database
+    from campus.db import current_revision, open_database
 
     settings = load_settings()
 
     async def upgrade() -> str | None:
-        engine = create_engine(settings.effective_database_url)
-        try:
-            await check_database(engine)
-            await upgrade_database(engine)
+        async with open_database(settings.effective_database_url) as engine:
             return await current_revision(engine)
-        finally:
-            await engine.dispose()
 
     revision = _run(upgrade())
     click.echo(f"database is at revision {revision}")

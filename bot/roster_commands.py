@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.roster import problems_text, report_text
 from bot.i18n import build_i18n
-from campus.db import check_database, create_engine, create_sessionmaker, upgrade_database
+from campus.db import create_sessionmaker, open_database
 from campus.roster import MAX_BYTES, ParsedRoster, parse_roster
 from campus.services.roster import (
     ImportReport,
@@ -63,15 +63,21 @@ def _progress(rows: int) -> Iterator[ProgressCallback | None]:
         yield advance
 
 
-async def _open_database(settings: Settings) -> AsyncEngine:
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await check_database(engine)
-        await upgrade_database(engine)
-    except BaseException:
-        await engine.dispose()
-        raise
-    return engine
+@asynccontextmanager
+async def _school_session(
+    settings: Settings, school_id: int | None
+) -> AsyncIterator[tuple[AsyncSession, int]]:
+    """A transaction on the migrated database and the school the command is about."""
+    async with (
+        open_database(settings.effective_database_url) as engine,
+        create_sessionmaker(engine)() as session,
+        session.begin(),
+    ):
+        try:
+            school = await resolve_school(session, school_id)
+        except RosterError as problem:
+            raise _school_problem(problem) from None
+        yield session, school.id
 
 
 async def _import(
@@ -80,31 +86,15 @@ async def _import(
     parsed: ParsedRoster,
     on_progress: ProgressCallback | None,
 ) -> ImportReport:
-    engine = await _open_database(settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            try:
-                school = await resolve_school(session, school_id)
-            except RosterError as problem:
-                raise _school_problem(problem) from None
-            return await import_roster(
-                session, school.id, parsed.rows, actor_id=None, on_progress=on_progress
-            )
-    finally:
-        await engine.dispose()
+    async with _school_session(settings, school_id) as (session, school):
+        return await import_roster(
+            session, school, parsed.rows, actor_id=None, on_progress=on_progress
+        )
 
 
 async def _export(settings: Settings, school_id: int | None) -> bytes:
-    engine = await _open_database(settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            try:
-                school = await resolve_school(session, school_id)
-            except RosterError as problem:
-                raise _school_problem(problem) from None
-            return await export_roster(session, school.id)
-    finally:
-        await engine.dispose()
+    async with _school_session(settings, school_id) as (session, school):
+        return await export_roster(session, school)
 
 
 @click.group("roster")

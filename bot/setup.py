@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.utils.deep_linking import create_deep_link
 
 from bot.app import build_bot
-from campus.db import check_database, create_engine, create_sessionmaker, upgrade_database
+from campus.db import create_sessionmaker, open_database
 from campus.models import InviteKind
 from campus.services.invites import issue_invite
 from campus.services.schools import create_school
@@ -23,13 +23,11 @@ async def create_school_with_claim_link(
             bot_username = (await bot.get_me()).username or ""
         finally:
             await bot.session.close()
-    engine = create_engine(settings.effective_database_url)
-    try:
-        await check_database(engine)
-        await upgrade_database(engine)
-        async with create_sessionmaker(engine)() as session, session.begin():
-            school = await create_school(session, name, settings.timezone)
-            _invite, code = await issue_invite(session, school.id, InviteKind.ADMIN_CLAIM)
-    finally:
-        await engine.dispose()
+    async with (
+        open_database(settings.effective_database_url) as engine,
+        create_sessionmaker(engine)() as session,
+        session.begin(),
+    ):
+        school = await create_school(session, name, settings.timezone)
+        _invite, code = await issue_invite(session, school.id, InviteKind.ADMIN_CLAIM)
     return create_deep_link(bot_username.lstrip("@"), "start", code)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,21 @@ async def check_database(engine: AsyncEngine, *, within_seconds: float = 10.0) -
     except (TimeoutError, OSError, SQLAlchemyError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"cannot reach the database at {safe_url}: {reason}") from None
+
+
+@asynccontextmanager
+async def open_database(url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a reachable database migrated to head, disposed on exit.
+
+    Raises ConfigError with one readable line when the database cannot be reached.
+    """
+    engine = create_engine(url)
+    try:
+        await check_database(engine)
+        await upgrade_database(engine)
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 def alembic_config() -> Config:
