@@ -53,9 +53,14 @@ class LazyGroup(click.Group):
 @click.group(
     cls=LazyGroup,
     lazy={
+        "audit": "bot.audit_commands:audit_group",
         "emulator": "emulator.cli:emulator_command",
+        "evidence": "bot.audit_commands:evidence_command",
+        "expert": "bot.staff_commands:expert_group",
+        "invites": "bot.invite_commands:invites_group",
         "kb": "knowledge_base.cli:kb_group",
         "roster": "bot.roster_commands:roster_group",
+        "teacher": "bot.staff_commands:teacher_group",
     },
 )
 @click.version_option(package_name="safecampus")

@@ -56,6 +56,7 @@ class InviteKind(enum.StrEnum):
     ADMIN_CLAIM = "admin_claim"
     TEACHER = "teacher"
     GUARDIAN = "guardian"
+    EXPERT = "expert"
 
 
 class ExpertCategory(enum.StrEnum):
@@ -136,6 +137,8 @@ class Student(Base):
     class_id: Mapped[int] = mapped_column(ForeignKey("school_classes.id", ondelete="RESTRICT"))
     full_name: Mapped[str] = mapped_column(String(200))
     student_number: Mapped[str] = mapped_column(String(64))
+    # Set when an admin removes the student: the row stays, so past notices still read.
+    removed_at: Mapped[datetime | None]
 
     school_class: Mapped[SchoolClass] = relationship(back_populates="students")
     guardianships: Mapped[list[Guardianship]] = relationship(back_populates="student")
@@ -193,6 +196,8 @@ class Invite(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
     guardian_slot: Mapped[int | None] = mapped_column(Integer)
+    # What the invite grants beyond its kind, e.g. an expert's categories and languages.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,24 @@ class Language(StrEnum):
 
     EN = "en"
     ZH = "zh"
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+    """``"21:00-07:00"`` as (start, end); None when it is not in that shape."""
+    start, sep, end = value.strip().partition("-")
+    if not sep:
+        return None
+    try:
+        return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+    except ValueError:
+        return None
+
+
+class NluBackend(StrEnum):
+    """Who understands parents' questions."""
+
+    BUILTIN = "builtin"
+    RASA = "rasa"
 
 
 class Settings(BaseSettings):
@@ -49,6 +68,15 @@ class Settings(BaseSettings):
     flood_rate_per_s: float = Field(default=1.0, gt=0)
     flood_burst: int = Field(default=8, ge=1)
     flood_mute_seconds: float = Field(default=30.0, ge=0)
+    # Knowledge-base answering: the built-in retriever, or a Rasa NLU server in front of it.
+    nlu: NluBackend = NluBackend.BUILTIN
+    rasa_url: str | None = None
+    rasa_timeout_s: float = Field(default=2.0, gt=0)
+    # Notices: sending within Telegram's limits, and when reminders may go out.
+    delivery_rate_per_s: float = Field(default=25.0, gt=0)
+    delivery_chat_interval_s: float = Field(default=1.0, ge=0)
+    quiet_hours: str = "21:00-07:00"
+    tick_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -65,6 +93,20 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str) -> str:
+        if value.strip().lower() in {"", "off", "none"}:
+            return ""
+        if parse_quiet_hours(value) is None:
+            raise ValueError(f"expected HH:MM-HH:MM or 'off', got {value!r}")
+        return value.strip()
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        """When reminders other than urgent alerts wait (school time), or None if never."""
+        return parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None
 
     @field_validator("log_level")
     @classmethod
