@@ -66,6 +66,14 @@ class ExpertCategory(enum.StrEnum):
     SAFETY = "safety"
 
 
+class NoticeKind(enum.StrEnum):
+    """What a notice is: the kind sets its default acknowledgement and reminder plan."""
+
+    CLASS_NOTICE = "class_notice"
+    SAFETY_ALERT = "safety_alert"
+    URGENT_ALERT = "urgent_alert"
+
+
 def _enum(cls: type[enum.Enum]) -> Enum:
     # Stored as plain strings so that adding a member needs no database migration.
     return Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
