@@ -14,6 +14,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -289,3 +290,146 @@ class InviteAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, index=True)
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notice(Base):
+    """A message from the school to the guardians of an audience of children.
+
+    The text lives in :class:`NoticeVersion`; editing a sent notice adds a version.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    kind: Mapped[NoticeKind] = mapped_column(_enum(NoticeKind))
+    requires_ack: Mapped[bool] = mapped_column(default=False)
+    is_drill: Mapped[bool] = mapped_column(default=False)
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    # {"classes": [ids]} as resolved when published.
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    send_at: Mapped[datetime]
+    deadline_at: Mapped[datetime | None]
+    # Minutes after sending at which unacknowledged families are reminded.
+    reminder_minutes: Mapped[list[int]] = mapped_column(JSON, default=list)
+    current_version: Mapped[int] = mapped_column(Integer, default=1)
+    deadline_reported_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    versions: Mapped[list[NoticeVersion]] = relationship(
+        back_populates="notice", order_by="NoticeVersion.number"
+    )
+
+
+class NoticeVersion(Base):
+    """The text of a notice as it was at one version, in one or both languages.
+
+    ``body`` may hold ``{child}`` and ``{class_name}``, filled for each recipient.
+    """
+
+    __tablename__ = "notice_versions"
+    __table_args__ = (UniqueConstraint("notice_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    change_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+
+    notice: Mapped[Notice] = relationship(back_populates="versions")
+
+
+class Delivery(Base):
+    """One (guardian, child) pair a notice is for, and where that pair stands."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("notice_id", "guardian_id", "student_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"))
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id", ondelete="CASCADE"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The first guardian of a child is asked at once; the others when reminders go unanswered.
+    is_primary: Mapped[bool] = mapped_column(default=True)
+    asked_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    sent_version: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    unreachable_at: Mapped[datetime | None]
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+    acked_at: Mapped[datetime | None]
+    acked_version: Mapped[int | None] = mapped_column(Integer)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    next_reminder_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    notice: Mapped[Notice] = relationship()
+    guardian: Mapped[Person] = relationship()
+    student: Mapped[Student] = relationship()
+
+
+class Acknowledgement(Base):
+    """A guardian's first press of "acknowledge" for one version of a notice."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("delivery_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    acked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class OutboxPurpose(enum.StrEnum):
+    NOTICE = "notice"
+    REMINDER = "reminder"
+    UPDATE = "update"
+    REPORT = "report"
+
+
+class OutboxState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    CANCELLED = "cancelled"
+
+
+class OutboxMessage(Base):
+    """A message waiting to be sent, being sent, or sent: the delivery worker's queue.
+
+    The text is rendered when it is sent, from the notice version and the recipient.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    notice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notices.id", ondelete="CASCADE"), index=True
+    )
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[OutboxPurpose] = mapped_column(_enum(OutboxPurpose))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int | None] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState), default=OutboxState.PENDING)
+    due_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # An attempt whose outcome is unknown (timeout, crash): retried at most once.
+    uncertain: Mapped[bool] = mapped_column(default=False)
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,58 @@
+"""The acknowledge button on notices and reminders."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.notice_messages import AckPress, acknowledged_line, local_time
+from campus.services.notices import AckOutcome, acknowledge
+
+
+async def press_acknowledge(
+    query: CallbackQuery, callback_data: AckPress, session: AsyncSession
+) -> None:
+    message = query.message
+    if not isinstance(message, Message):
+        await query.answer(_("This message is too old. Please use the newest one."))
+        return
+    result = await acknowledge(
+        session,
+        callback_data.delivery,
+        callback_data.version,
+        telegram_user_id=query.from_user.id,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+    )
+    if result.outcome == AckOutcome.REFUSED:
+        await query.answer(_("This button is not for you."), show_alert=True)
+        return
+    if result.outcome == AckOutcome.STALE:
+        await query.answer(
+            _("This notice has been updated. Please confirm the newest message about it."),
+            show_alert=True,
+        )
+        return
+    assert result.acked_at is not None
+    if result.outcome == AckOutcome.ALREADY:
+        await query.answer(
+            _("Already acknowledged at {time}. Thank you!").format(
+                time=local_time(result.acked_at, result.timezone)
+            )
+        )
+        return
+    await session.commit()
+    await message.edit_text(
+        f"{message.text or ''}\n\n{acknowledged_line(result.acked_at, result.timezone)}",
+        reply_markup=None,
+    )
+    await query.answer(_("Thank you!"))
+
+
+def build_router() -> Router:
+    """The acknowledgement router; a new one for every Dispatcher."""
+    router = Router(name="acknowledgements")
+    router.callback_query.register(press_acknowledge, AckPress.filter())
+    return router
