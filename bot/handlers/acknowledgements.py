@@ -29,6 +29,9 @@ async def press_acknowledge(
     if result.outcome == AckOutcome.REFUSED:
         await query.answer(_("This button is not for you."), show_alert=True)
         return
+    if result.outcome == AckOutcome.TRY_AGAIN:
+        await query.answer(_("One moment, please: try again in a few seconds."))
+        return
     if result.outcome == AckOutcome.STALE:
         await query.answer(
             _("This notice has been updated. Please confirm the newest message about it."),

@@ -34,6 +34,7 @@ from campus.models import (
     SchoolClass,
     Student,
     TeacherAssignment,
+    as_utc,
     utcnow,
 )
 from campus.services.audit import person_ref, record_event
@@ -150,7 +151,7 @@ async def _pairs(
         .where(Student.class_id.in_(list(class_ids)), Student.removed_at.is_(None))
         .order_by(Student.id, Guardianship.id)
     )
-    return [(student, guardian) for student, guardian in rows.tuples()]
+    return [(student, guardian) for student, guardian in rows]
 
 
 async def preview_audience(
@@ -318,7 +319,7 @@ async def revise_notice(
     )
     session.add(version)
     notice.current_version = number
-    if notice.deadline_at is not None and notice.deadline_at < now:
+    if notice.deadline_at is not None and as_utc(notice.deadline_at) < now:
         notice.deadline_at = now + (DEFAULT_PLANS[notice.kind].deadline)
         notice.deadline_reported_at = None
     # Messages not yet sent will carry the new version; the rest get an update.
@@ -378,6 +379,7 @@ class AckOutcome(StrEnum):
     ALREADY = "already"
     STALE = "stale"
     REFUSED = "refused"
+    TRY_AGAIN = "try_again"
 
 
 @dataclass(frozen=True)
@@ -415,7 +417,16 @@ async def acknowledge(
         )
     )
     if not ours:
-        return AckResult(AckOutcome.REFUSED)
+        # A press in the moment between Telegram accepting the message and the worker
+        # recording its id: ask to try again rather than refuse a genuine press.
+        in_flight = await session.scalar(
+            select(func.count(OutboxMessage.id)).where(
+                OutboxMessage.delivery_id == delivery.id,
+                OutboxMessage.state == OutboxState.SENDING,
+                OutboxMessage.version == version,
+            )
+        )
+        return AckResult(AckOutcome.TRY_AGAIN if in_flight else AckOutcome.REFUSED)
     notice = await session.get(Notice, delivery.notice_id)
     assert notice is not None
     school = await session.get(School, notice.school_id)

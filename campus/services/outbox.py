@@ -230,7 +230,7 @@ async def pending_families(
         .order_by(SchoolClass.name, Student.full_name, Delivery.id)
     )
     by_child: dict[int, tuple[Student, SchoolClass, list[tuple[Delivery, Person]]]] = {}
-    for delivery, student, school_class, guardian in rows.tuples():
+    for delivery, student, school_class, guardian in rows:
         by_child.setdefault(student.id, (student, school_class, []))[2].append((delivery, guardian))
     lines: list[FamilyLine] = []
     acknowledged = 0

@@ -36,6 +36,7 @@ from campus.models import (
     Role,
     RoleGrant,
     School,
+    as_utc,
     utcnow,
 )
 from campus.services.audit import record_event
@@ -59,16 +60,12 @@ class TickReport:
         return any((self.reminders, self.guardians_asked, self.reports))
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def quiet_until(now: datetime, zone: ZoneInfo, window: tuple[time, time] | None) -> datetime | None:
     """The end of the quiet period ``now`` falls in (UTC), or None outside quiet hours."""
     if window is None:
         return None
     start, end = window
-    local = _aware(now).astimezone(zone)
+    local = as_utc(now).astimezone(zone)
     clock = local.time()
     # A window like 21:00-07:00 spans midnight.
     inside = start <= clock < end if start <= end else clock >= start or clock < end
@@ -80,7 +77,7 @@ def quiet_until(now: datetime, zone: ZoneInfo, window: tuple[time, time] | None)
 
 def plan_steps(base: datetime, minutes: list[int]) -> list[datetime]:
     """The times of a plan's reminders, counted from ``base``."""
-    return [_aware(base) + timedelta(minutes=m) for m in minutes]
+    return [as_utc(base) + timedelta(minutes=m) for m in minutes]
 
 
 def second_guardian_time(steps: list[datetime], deadline_at: datetime | None) -> datetime | None:
@@ -89,20 +86,20 @@ def second_guardian_time(steps: list[datetime], deadline_at: datetime | None) ->
     if len(steps) >= 2:
         return steps[1]
     if steps and deadline_at is not None:
-        return steps[0] + (_aware(deadline_at) - steps[0]) / 2
+        return steps[0] + (as_utc(deadline_at) - steps[0]) / 2
     return None
 
 
 async def plan_base(session: AsyncSession, notice: Notice) -> datetime:
     """When the current version went out: reminders count from there."""
     if notice.current_version == 1:
-        return _aware(notice.send_at)
+        return as_utc(notice.send_at)
     created = await session.scalar(
         select(NoticeVersion.created_at).where(
             NoticeVersion.notice_id == notice.id, NoticeVersion.number == notice.current_version
         )
     )
-    return _aware(created or notice.send_at)
+    return as_utc(created or notice.send_at)
 
 
 async def plan_due_reminders(
@@ -113,7 +110,7 @@ async def plan_due_reminders(
     limit: int = 5000,
 ) -> TickReport:
     """Queue the reminders, second-guardian requests and deadline reports that are due."""
-    now = _aware(now or utcnow())
+    now = as_utc(now or utcnow())
     report = TickReport()
     rows = await session.execute(
         select(Delivery, Notice, School)
@@ -130,7 +127,7 @@ async def plan_due_reminders(
     )
     acknowledged: dict[tuple[int, int], bool] = {}
     bases: dict[int, datetime] = {}
-    for delivery, notice, school in rows.tuples():
+    for delivery, notice, school in rows:
         key = (notice.id, delivery.student_id)
         if key not in acknowledged:
             acknowledged[key] = await _family_acknowledged(session, notice, delivery.student_id)
@@ -175,11 +172,11 @@ async def _handle_due(
     family_acknowledged: bool,
     base: datetime,
 ) -> None:
-    due = _aware(delivery.next_reminder_at or now)
+    due = as_utc(delivery.next_reminder_at or now)
     if family_acknowledged or not notice.requires_ack:
         delivery.next_reminder_at = None
         return
-    if notice.deadline_at is not None and _aware(notice.deadline_at) <= now:
+    if notice.deadline_at is not None and as_utc(notice.deadline_at) <= now:
         delivery.next_reminder_at = None
         report.skipped += 1
         await record_event(
