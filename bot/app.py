@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -17,17 +18,22 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.commands import set_default_commands
+from bot.delivery import DeliveryWorker
 from bot.flood import RetryAfterMiddleware
 from bot.handlers import get_routers
 from bot.i18n import PersonLocaleMiddleware, build_i18n
 from bot.middlewares import DbSessionMiddleware, OnePersonAtATimeMiddleware, PersonMiddleware
 from bot.throttling import FloodGuard, ThrottlingMiddleware
 from campus.db import create_sessionmaker, current_revision, open_database
-from campus.settings import Settings
+from campus.settings import NluBackend, Settings
 from knowledge_base.engine import FaqEngine
+from knowledge_base.nlu_backend import BuiltinNlu, Nlu, RasaBackedNlu
+from knowledge_base.rasa_nlu import RasaNlu
+from scheduler.clock import build_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ class Application:
     sessionmaker: async_sessionmaker[AsyncSession]
     i18n: I18n
     faq: FaqEngine
+    delivery: DeliveryWorker
+    scheduler: AsyncIOScheduler
 
 
 def build_bot(token: str, api_url: str | None) -> Bot:
@@ -51,6 +59,14 @@ def build_bot(token: str, api_url: str | None) -> Bot:
         AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
     )
     session.middleware(RetryAfterMiddleware())
+    return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=None))
+
+
+def build_sender(token: str, api_url: str | None) -> Bot:
+    """The Bot the delivery worker sends notices with: no retrying middleware."""
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+    )
     return Bot(token=token, session=session, default=DefaultBotProperties(parse_mode=None))
 
 
@@ -68,15 +84,27 @@ def build_faq_engine(settings: Settings) -> FaqEngine:
     return FaqEngine.create(cache_dir=settings.kb_cache_dir)
 
 
+def build_nlu(settings: Settings, faq: FaqEngine) -> Nlu:
+    """Who decides on questions: the engine, or a Rasa server in front of it (docs/rasa.md)."""
+    if settings.nlu is NluBackend.RASA and settings.rasa_url:
+        rasa = RasaNlu.for_entries(
+            settings.rasa_url, faq.knowledge_base.ids, timeout=settings.rasa_timeout_s
+        )
+        log.info("questions go to Rasa NLU at %s first", rasa.url)
+        return RasaBackedNlu(faq, rasa)
+    return BuiltinNlu(faq)
+
+
 def build_dispatcher(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     i18n: I18n,
     faq: FaqEngine,
+    nlu: Nlu,
 ) -> Dispatcher:
     """The Dispatcher with middlewares in order: flood guard, one update per person at a time,
     transaction, person, locale; then the routers."""
-    dispatcher = Dispatcher(storage=build_storage(settings), settings=settings, faq=faq)
+    dispatcher = Dispatcher(storage=build_storage(settings), settings=settings, faq=faq, nlu=nlu)
     guard = FloodGuard(
         rate=settings.flood_rate_per_s,
         burst=settings.flood_burst,
@@ -108,12 +136,35 @@ async def open_application(
         i18n = build_i18n(settings.default_language.value)
         sessionmaker = create_sessionmaker(engine)
         bot = build_bot(token, settings.telegram_api_url)
-        dispatcher = build_dispatcher(settings, sessionmaker, i18n, faq)
+        nlu = build_nlu(settings, faq)
+        # Bulk sending paces itself and must not wait out 429s inside a request.
+        sender = build_sender(token, settings.telegram_api_url)
+        delivery = DeliveryWorker(
+            sender,
+            sessionmaker,
+            i18n,
+            rate_per_s=settings.delivery_rate_per_s,
+            chat_interval_s=settings.delivery_chat_interval_s,
+            request_timeout_s=settings.delivery_timeout_s,
+            lease=timedelta(seconds=settings.delivery_lease_s),
+        )
+        scheduler = build_scheduler(
+            sessionmaker,
+            tick_seconds=settings.tick_seconds,
+            quiet_window=settings.quiet_window,
+            on_queued=delivery.nudge,
+        )
+        dispatcher = build_dispatcher(settings, sessionmaker, i18n, faq, nlu)
+        dispatcher["outbox_queued"] = delivery.nudge
         try:
-            yield Application(settings, bot, dispatcher, engine, sessionmaker, i18n, faq)
+            yield Application(
+                settings, bot, dispatcher, engine, sessionmaker, i18n, faq, delivery, scheduler
+            )
         finally:
+            await nlu.close()
             await dispatcher.storage.close()
             await bot.session.close()
+            await sender.session.close()
 
 
 async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
@@ -121,9 +172,28 @@ async def run_polling(app: Application, *, handle_signals: bool = True) -> None:
     me = await app.bot.get_me()
     log.info("SafeCampus is running as @%s", me.username)
     await set_default_commands(app.bot, app.i18n)
-    await app.dispatcher.start_polling(
-        app.bot, handle_signals=handle_signals, close_bot_session=False, polling_timeout=10
-    )
+    async with background_duties(app):
+        await app.dispatcher.start_polling(
+            app.bot, handle_signals=handle_signals, close_bot_session=False, polling_timeout=10
+        )
+
+
+@asynccontextmanager
+async def background_duties(app: Application) -> AsyncIterator[None]:
+    """The delivery worker and the scheduler's tick, for as long as the bot serves."""
+    worker = asyncio.create_task(app.delivery.run(), name="delivery-worker")
+    app.scheduler.start()
+    # Handle what fell due while the bot was down at once, not one interval later.
+    app.scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+    try:
+        yield
+    finally:
+        app.scheduler.shutdown(wait=False)
+        app.delivery.stop()
+        try:
+            await asyncio.wait_for(worker, app.settings.delivery_timeout_s + 5)
+        except TimeoutError:
+            log.warning("the delivery worker did not stop in time; its leases will expire")
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -52,7 +53,6 @@ from campus.services.outbox import (
 
 log = logging.getLogger(__name__)
 
-REQUEST_TIMEOUT_S = 15
 UNREACHABLE_HINTS = ("chat not found", "user is deactivated", "bot was blocked", "peer_id_invalid")
 
 
@@ -105,6 +105,7 @@ class DeliveryWorker:
         *,
         rate_per_s: float,
         chat_interval_s: float,
+        request_timeout_s: float = 15.0,
         lease: timedelta = DEFAULT_LEASE,
         idle_poll_s: float = 1.0,
         max_in_flight: int = 16,
@@ -114,18 +115,22 @@ class DeliveryWorker:
         self.i18n = i18n
         self.pacer = Pacer(rate_per_s, chat_interval_s)
         self.lease = lease
+        self.request_timeout_s = request_timeout_s
         self.idle_poll_s = idle_poll_s
         self.batch = max(8, int(rate_per_s * 2))
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def nudge(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        """Claim and send until :meth:`stop`; then let the sends in flight finish."""
+        self._stopping.clear()
         try:
-            while True:
+            while not self._stopping.is_set():
                 await self.pacer.wait_pause()
                 async with self.sessionmaker() as session, session.begin():
                     ids = await claim_due(session, limit=self.batch, lease=self.lease)
@@ -141,9 +146,17 @@ class DeliveryWorker:
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
         finally:
+            # Claimed rows not yet sent wait for their lease to run out, then go out again.
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=self.request_timeout_s + 1)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish after the sends in flight."""
+        self._stopping.set()
+        self._wake.set()
 
     async def _send_one(self, outbox_id: int) -> None:
         try:
@@ -169,7 +182,7 @@ class DeliveryWorker:
         await self.pacer.wait_pause()
         try:
             sent = await self.bot.send_message(
-                out.chat_id, text, reply_markup=markup, request_timeout=REQUEST_TIMEOUT_S
+                out.chat_id, text, reply_markup=markup, request_timeout=math.ceil(self.request_timeout_s)
             )
         except TelegramRetryAfter as flood:
             log.warning("flood control: pausing all sending for %s s", flood.retry_after)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Notices: sending within Telegram's limits, and when reminders may go out.
     delivery_rate_per_s: float = Field(default=25.0, gt=0)
     delivery_chat_interval_s: float = Field(default=1.0, ge=0)
+    delivery_timeout_s: float = Field(default=15.0, gt=0)
+    # How long a claimed message is a worker's before another may take it over.
+    delivery_lease_s: float = Field(default=30.0, gt=0)
     quiet_hours: str = "21:00-07:00"
     tick_seconds: float = Field(default=30.0, gt=0)
 
@@ -102,6 +105,14 @@ class Settings(BaseSettings):
         if parse_quiet_hours(value) is None:
             raise ValueError(f"expected HH:MM-HH:MM or 'off', got {value!r}")
         return value.strip()
+
+    @model_validator(mode="after")
+    def _rasa_needs_its_url(self) -> Settings:
+        if self.nlu is NluBackend.RASA and not (self.rasa_url or "").strip():
+            raise ValueError(
+                "SAFECAMPUS_NLU=rasa needs SAFECAMPUS_RASA_URL (e.g. http://127.0.0.1:5005)"
+            )
+        return self
 
     @property
     def quiet_window(self) -> tuple[time, time] | None:
@@ -149,8 +160,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = "; ".join(
-            f"SAFECAMPUS_{'_'.join(str(p) for p in err['loc']).upper()}: "
-            f"{err['msg'].removeprefix('Value error, ')}"
+            # a model validator's error has no field location: its message names the fields
+            (f"SAFECAMPUS_{'_'.join(str(p) for p in err['loc']).upper()}: " if err["loc"] else "")
+            + err["msg"].removeprefix("Value error, ")
             for err in exc.errors()
         )
         raise ConfigError(f"bad configuration: {problems}") from None

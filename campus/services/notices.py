@@ -190,7 +190,7 @@ async def publish_notice(
     class_ids = await _check_audience(session, author, school_id, draft.class_ids)
     title = _clean_texts(draft.title, MAX_TITLE)
     body = _clean_texts(draft.body, MAX_BODY)
-    send_at = max(draft.send_at or now, now)
+    send_at = as_utc(max(draft.send_at or now, now))
     deadline_at = send_at + draft.deadline if draft.requires_ack and draft.deadline else None
     reminders = [r for r in draft.reminders if deadline_at is None or send_at + r < deadline_at]
     notice = Notice(
