@@ -16,14 +16,30 @@ EVERYONE = [
     ("privacy", __("What is stored and who sees it")),
 ]
 GUARDIAN = [("forget_me", __("Delete your data"))]
+NOTICES = [
+    ("notify", __("Send a notice to parents")),
+    ("notices", __("Your notices and who has acknowledged")),
+    ("edit_notice", __("Edit a sent notice")),
+]
 ADMIN = [
+    *NOTICES,
     ("newclass", __("Create a class")),
     ("classes", __("List classes")),
     ("addstudent", __("Add a student and get the parent's invite")),
     ("invite_teacher", __("Invite a teacher")),
+    ("teachers", __("Teachers and their classes")),
+    ("assign", __("Assign a teacher to classes")),
+    ("unassign", __("Take a teacher off classes")),
+    ("invite_expert", __("Invite an expert")),
+    ("experts", __("List experts")),
+    ("remove_staff", __("Remove a teacher or an expert")),
+    ("invites", __("Print invite slips for a class")),
+    ("revoke_invites", __("Revoke a student's unused invites")),
+    ("remove_student", __("Remove a student")),
+    ("remove_guardian", __("Unlink a guardian from a student")),
     ("kb_feedback", __("Feedback on the knowledge base")),
 ]
-TEACHER = [("classes", __("List classes"))]
+TEACHER = [*NOTICES, ("classes", __("List classes"))]
 
 
 def commands_for(i18n: I18n, locale: str, roles: frozenset[Role]) -> list[BotCommand]:

@@ -7,6 +7,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from campus.models import Role
 from campus.settings import Language
 
 LANGUAGE_NAMES = {Language.EN: "English", Language.ZH: "简体中文"}
@@ -27,6 +28,44 @@ class FaqAction(CallbackData, prefix="faq"):
     act: str
     question: int
     entry: str = ""
+
+
+class TeacherPick(CallbackData, prefix="tpick"):
+    """A teacher chosen after /assign or /unassign; ``mode`` is assign or unassign."""
+
+    mode: str
+    teacher: int
+
+
+class TeacherClass(CallbackData, prefix="tclass"):
+    """A class tapped in a teacher's panel; ``class_id`` 0 is the Done button."""
+
+    mode: str
+    teacher: int
+    class_id: int
+
+
+class StaffRemoval(CallbackData, prefix="rmstaff"):
+    """/remove_staff: ``step`` is ask (a person chosen in the list), yes or no."""
+
+    step: str
+    person: int
+    role: Role
+
+
+class StudentRemoval(CallbackData, prefix="rmstudent"):
+    """The answer to "Remove this student?"."""
+
+    student: int
+    confirm: bool
+
+
+class GuardianRemoval(CallbackData, prefix="rmguardian"):
+    """/remove_guardian: ``step`` is ask (a guardian chosen in the list), yes or no;
+    ``link`` is the guardianship's id."""
+
+    step: str
+    link: int
 
 
 def language_keyboard() -> InlineKeyboardMarkup:

@@ -5,17 +5,22 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.handlers import (
+    acknowledgements,
     admin,
     errors,
     fallback,
     help,
+    invites,
     kb_admin,
     language,
+    notice_status,
     privacy,
     questions,
     roster,
+    staff,
     start,
 )
+from dialogs import compose
 
 
 def get_routers() -> list[Router]:
@@ -23,12 +28,17 @@ def get_routers() -> list[Router]:
     return [
         errors.build_router(),
         start.build_router(),
+        acknowledgements.build_router(),
+        compose.build_router(),
         help.build_router(),
         language.build_router(),
         privacy.build_router(),
         kb_admin.build_router(),  # before admin, whose refusal catches staff commands
+        staff.build_router(),
+        notice_status.build_router(),
         admin.build_router(),
         roster.build_router(),
+        invites.build_router(),
         questions.build_router(),
         fallback.build_router(),
     ]

@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards import JoinAnswer, join_keyboard
-from bot.texts import help_for, invite_problem
+from bot.texts import categories_text, help_for, invite_problem
 from campus.models import InviteKind, Person, Role
 from campus.services.invites import (
     InviteError,
@@ -44,9 +44,18 @@ async def start_with_invite(
     if view.invite.kind == InviteKind.ADMIN_CLAIM:
         text = _("You are now the administrator of {school}.").format(school=view.school.name)
         await message.answer(text + "\n\n" + help_for(frozenset({Role.ADMIN})))
+    elif view.invite.kind == InviteKind.EXPERT:
+        await message.answer(_expert_welcome(view) + "\n\n" + help_for(frozenset({Role.EXPERT})))
     else:
         text = _("Welcome! You are now a teacher at {school}.").format(school=view.school.name)
         await message.answer(text + "\n\n" + help_for(frozenset({Role.TEACHER})))
+
+
+def _expert_welcome(view: InviteView) -> str:
+    categories = (view.invite.details or {}).get("categories", [])
+    return _("You are now an expert for {categories} at {school}.").format(
+        categories=categories_text(categories), school=view.school.name
+    )
 
 
 async def _refuse(

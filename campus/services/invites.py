@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from campus.models import (
+    Expert,
     Guardianship,
     Invite,
     InviteAttempt,
@@ -38,6 +39,7 @@ ROLE_FOR_KIND = {
     InviteKind.ADMIN_CLAIM: Role.ADMIN,
     InviteKind.TEACHER: Role.TEACHER,
     InviteKind.GUARDIAN: Role.GUARDIAN,
+    InviteKind.EXPERT: Role.EXPERT,
 }
 
 
@@ -129,10 +131,13 @@ async def inspect_invite(session: AsyncSession, code: str) -> InviteView:
 async def redeem_invite(
     session: AsyncSession, code: str, person: Person, *, relation: str = "guardian"
 ) -> InviteView:
-    """Use an invite: grant its role and, for a guardian, link the child."""
+    """Use an invite: grant its role and, for a guardian, link the child; for an expert,
+    set their profile from the invite's details."""
     view = await inspect_invite(session, code)
     invite = view.invite
     await grant_role(session, person, invite.school_id, ROLE_FOR_KIND[invite.kind])
+    if invite.kind == InviteKind.EXPERT:
+        await _set_expert_profile(session, person, invite)
     if view.student is not None:
         already = await session.scalar(
             select(Guardianship).where(
@@ -154,6 +159,21 @@ async def redeem_invite(
         {"invite": invite.id, "kind": invite.kind.value, "student": invite.student_id},
     )
     return view
+
+
+async def _set_expert_profile(session: AsyncSession, person: Person, invite: Invite) -> None:
+    # One profile per person: a newer invite replaces the categories and languages, and
+    # puts the expert back on duty.
+    details = invite.details or {}
+    expert = await session.scalar(select(Expert).where(Expert.person_id == person.id))
+    if expert is None:
+        expert = Expert(person_id=person.id)
+        session.add(expert)
+    expert.school_id = invite.school_id
+    expert.categories = list(details.get("categories", []))
+    expert.languages = list(details.get("languages", []))
+    expert.on_duty = True
+    await session.flush()
 
 
 async def check_attempts(session: AsyncSession, telegram_user_id: int) -> None:

@@ -124,6 +124,15 @@ async def _known_students(session: AsyncSession, school_id: int) -> dict[str, _K
     }
 
 
+async def _removed_numbers(session: AsyncSession, school_id: int) -> set[str]:
+    result = await session.scalars(
+        select(Student.student_number).where(
+            Student.school_id == school_id, Student.removed_at.is_not(None)
+        )
+    )
+    return set(result)
+
+
 async def _known_slots(
     session: AsyncSession, school_id: int
 ) -> defaultdict[int, dict[int, _KnownSlot]]:
@@ -267,13 +276,15 @@ async def import_roster(
         if on_progress is not None:
             on_progress(min(start + BATCH, len(rows)), len(rows))
     in_file = {row.student_number for row in rows}
+    # Removed students keep their numbers but are not "kept" students.
+    removed = await _removed_numbers(session, school_id)
     report = ImportReport(
         rows=len(rows),
         classes_created=classes.created,
         students_created=created,
         students_updated=updated,
         students_unchanged=len(rows) - created - updated,
-        students_not_in_file=len(set(students) - in_file),
+        students_not_in_file=len(set(students) - in_file - removed),
     )
     await record_event(
         session, "roster.imported", person_ref(actor_id), {"school": school_id, **asdict(report)}
@@ -288,7 +299,7 @@ async def roster_rows(session: AsyncSession, school_id: int) -> tuple[list[Roste
     result = await session.execute(
         select(Student.id, SchoolClass.name, Student.full_name, Student.student_number)
         .join(SchoolClass, SchoolClass.id == Student.class_id)
-        .where(Student.school_id == school_id)
+        .where(Student.school_id == school_id, Student.removed_at.is_(None))
         .order_by(SchoolClass.name, Student.student_number)
     )
     rows = []
