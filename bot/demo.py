@@ -6,19 +6,28 @@ script plays each step as a simulated Telegram user and checks the bot's reply.
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from bot.app import polling_in_background
+from sqlalchemy import select
+
+from bot.app import Application, polling_in_background
 from bot.setup import create_school_with_claim_link
+from campus.models import Delivery, Notice
+from campus.services.outbox import queue_is_idle
 from campus.settings import load_settings
 from emulator import SimUser, TelegramEmulator
 from emulator.testing import make_token
 from knowledge_base.engine import FaqEngine
+from scheduler.tick import run_tick
 
 Echo = Callable[[str], None]
 REPLY_TIMEOUT = 10.0
@@ -33,6 +42,16 @@ DEMO_ROSTER = (
 
 def _indent(text: str) -> str:
     return text.replace("\n", "\n        ")
+
+
+def describe(message: dict[str, Any]) -> str:
+    """A bot message as the transcript shows it: text, or a file or picture and caption."""
+    text = str(message.get("text") or message.get("caption") or "")
+    if message.get("document"):
+        return f"📎 {message['document'].get('file_name', '')} {text}".strip()
+    if message.get("photo"):
+        return f"🖼 {text}"
+    return text
 
 
 def start_code(link: str) -> str:
@@ -60,8 +79,9 @@ class Script:
     def scene(self, title: str) -> None:
         self.say(f"\n── {title} ──")
 
-    def _check(self, who: SimUser, text: str, expected: str) -> None:
-        self.say(f"bot  →  {_indent(text)}")
+    def _check(self, who: SimUser, text: str, expected: str, *, unprompted: bool = False) -> None:
+        arrow = f"bot  ⇒  {who.first_name}: " if unprompted else "bot  →  "
+        self.say(f"{arrow}{_indent(text)}")
         if expected not in text:
             self.failures.append(f"{who.first_name}: expected {expected!r}, got {text[:80]!r}")
             self.say(f"        ✗ expected {expected!r}")
@@ -79,7 +99,7 @@ class Script:
             self.failures.append(f"{who.first_name}: no reply to {text!r}")
             self.say("        ✗ no reply")
             return {"text": ""}
-        self._check(who, reply.get("text", ""), expected)
+        self._check(who, describe(reply), expected)
         buttons = self.emu.button_texts(reply)
         if buttons:
             self.say("        [" + "] [".join(buttons) + "]")
@@ -99,27 +119,54 @@ class Script:
         self._check(who, reply.get("text", ""), expected)
         return reply
 
+    async def press_for_new(
+        self, who: SimUser, message: dict[str, Any], button: str, expected: str, count: int = 1
+    ) -> dict[str, Any]:
+        """Press a button that makes the bot send ``count`` new messages; check the last."""
+        await self.press(who, message, button, "")
+        return await self.receive(who, expected, count=count)
+
+    async def receive(self, who: SimUser, expected: str, count: int = 1) -> dict[str, Any]:
+        """Wait for messages the bot sends ``who`` on its own (notices, reminders)."""
+        try:
+            messages = await self.emu.wait_for_messages(who, count=count, timeout=REPLY_TIMEOUT)
+        except TimeoutError:
+            self.failures.append(f"{who.first_name}: nothing arrived (expected {expected!r})")
+            self.say("        ✗ nothing arrived")
+            return {"text": ""}
+        last = messages[-1]
+        self._check(who, describe(last), expected, unprompted=True)
+        buttons = self.emu.button_texts(last)
+        if buttons:
+            self.say("        [" + "] [".join(buttons) + "]")
+        return last
+
     async def press(
         self, who: SimUser, message: dict[str, Any], button: str, expected: str
-    ) -> None:
+    ) -> dict[str, Any]:
         self.say(f"{who.first_name}  ⏺  [{button}]")
         try:
             data = self.emu.button_data(message, button)
         except (KeyError, LookupError, ValueError):
             self.failures.append(f"{who.first_name}: no button {button!r}")
             self.say(f"        ✗ no button {button!r}")
-            return
+            return {"text": ""}
         await self.emu.press_button(who, message, data, timeout=REPLY_TIMEOUT)
         edited = self.emu.last_message(who) or {}
-        self._check(who, edited.get("text", ""), expected)
+        if expected:
+            self._check(who, edited.get("text", ""), expected)
+        return edited
 
 
-async def play(script: Script, claim_link: str) -> None:
-    """The scenario: a school is set up, a parent joins, asks for help and a question,
-    switches to Chinese and asks again."""
+async def play(script: Script, claim_link: str, app: Application) -> None:
+    """The scenario: a school is set up, parents join, one asks questions in English and
+    Chinese; a teacher sends a safety alert, one parent acknowledges, the other is reminded,
+    and the teacher sees who has confirmed."""
     emu = script.emu
     admin = emu.create_user("Zhang", last_name="Wei", username="zhang_admin", language_code="en")
     parent = emu.create_user("Li", last_name="Na", language_code="en")
+    teacher = emu.create_user("Zhou", language_code="en")
+    other_parent = emu.create_user("Chen", last_name="Hong", language_code="en")
 
     script.scene("The school administrator claims the school")
     await script.send(admin, f"/start {start_code(claim_link)}", "You are now the administrator of")
@@ -144,6 +191,102 @@ async def play(script: Script, claim_link: str) -> None:
     await script.send(parent, "孩子多大可以骑电动自行车上路？", "来源：")
     await script.send(parent, "/privacy", "平安校园存储的信息")
 
+    await join_staff_and_second_parent(script, admin, teacher, other_parent)
+    await send_safety_alert(script, app, teacher, parent, other_parent)
+
+
+async def join_staff_and_second_parent(
+    script: Script, admin: SimUser, teacher: SimUser, other_parent: SimUser
+) -> None:
+    script.scene("A teacher joins and is given class 3A")
+    reply = await script.send(admin, "/invite_teacher", "invite link for a teacher")
+    link = first_link(reply.get("text", "") or "https://t.me/x?start=missing")
+    await script.send(teacher, f"/start {start_code(link)}", "You are now a teacher")
+    offer = await script.send(admin, "/assign", "")
+    panel = await script.press(admin, offer, "Zhou", "Classes of Zhou")
+    panel = await script.press(admin, panel, "3A", "")
+    await script.press(admin, panel, "Done", "Zhou teaches: 3A")
+
+    script.scene("Invite slips for 3A are printed; Chen Jie's mother scans hers")
+    await script.send(admin, "/invites 3A", "")
+    sheet = await script.receive(admin, "")
+    code = _code_for(script.emu, sheet, "Chen Jie")
+    reply = await script.send(other_parent, f"/start {code}", "Chen Jie, class 3A")
+    await script.press(other_parent, reply, "Yes, this is my child", "notices about Chen Jie")
+
+
+def _code_for(emu: TelegramEmulator, csv_message: dict[str, Any], child: str) -> str:
+    document = csv_message.get("document") or {}
+    if not document:
+        return "missing"
+    rows = csv.DictReader(io.StringIO(emu.file_bytes(document["file_id"]).decode("utf-8-sig")))
+    return next((start_code(r["link"]) for r in rows if r["student"] == child), "missing")
+
+
+async def send_safety_alert(
+    script: Script, app: Application, teacher: SimUser, parent: SimUser, other_parent: SimUser
+) -> None:
+    script.scene("The teacher sends a drowning-prevention alert to 3A")
+    screen = await script.send(teacher, "/notify", "Who should receive it?")
+    screen = await script.press(teacher, screen, "3A", "Selected: 3A")
+    screen = await script.press(teacher, screen, "Done ➡️", "What kind of notice")
+    screen = await script.press(teacher, screen, "⚠️ Safety alert", "")
+    screen = await script.press(teacher, screen, "Summer safety: preventing drowning", "")
+    screen = await script.press(
+        teacher, screen, "✅ Yes, ask them to acknowledge (recommended)", ""
+    )
+    screen = await script.press(
+        teacher, screen, "Deadline 24 h, reminders after 4 h and 12 h (recommended)", ""
+    )
+    screen = await script.press(teacher, screen, "No, this is real", "")
+    summary = await script.press_for_new(teacher, screen, "Now", "Preview", count=2)
+    await script.press(teacher, summary, "📤 Send", "is on its way to 2 families")
+
+    script.scene("Both parents receive it, each about their own child, in their language")
+    alert = await script.receive(parent, "Wang Fang")
+    await script.receive(other_parent, "Chen Jie")
+    await _wait_until_recorded(app)
+    buttons = script.emu.button_texts(alert)
+    if buttons:
+        await script.press(parent, alert, buttons[0], "✅")
+    else:
+        script.failures.append("the alert has no acknowledge button")
+
+    script.scene("Four hours later (the demo moves the clock): Chen Hong is reminded")
+    await _four_hours_later(app)
+    await script.receive(other_parent, "⏰ Reminder")
+
+    script.scene("The teacher checks who has confirmed")
+    listing = await script.send(teacher, "/notices", "acknowledged 1/2")
+    buttons = script.emu.button_texts(listing)
+    view = await script.press_for_new(teacher, listing, buttons[0] if buttons else "?", "Chen Jie")
+    await script.press_for_new(teacher, view, "📈 Chart", "families who acknowledged (1 of 2)")
+
+
+async def _wait_until_recorded(app: Application) -> None:
+    """Until the delivery worker has recorded what it sent (a human is never this fast)."""
+    for _attempt in range(100):
+        async with app.sessionmaker() as session:
+            if await queue_is_idle(session):
+                return
+        await asyncio.sleep(0.05)
+
+
+async def _four_hours_later(app: Application) -> None:
+    """The demo's clock: move every notice four hours into the past, then let the
+    scheduler's tick run as it would have."""
+    shift = timedelta(hours=4, minutes=1)
+    async with app.sessionmaker() as session, session.begin():
+        for notice in await session.scalars(select(Notice)):
+            notice.created_at -= shift
+            notice.send_at -= shift
+            if notice.deadline_at is not None:
+                notice.deadline_at -= shift
+        for delivery in await session.scalars(select(Delivery)):
+            if delivery.next_reminder_at is not None:
+                delivery.next_reminder_at -= shift
+    await run_tick(app.sessionmaker, app.settings.quiet_window, app.delivery.nudge)
+
 
 async def run_demo(echo: Echo | None = print, *, faq: FaqEngine | None = None) -> list[str]:
     """Run the demo; returns what went wrong (nothing when every expected reply arrived).
@@ -161,6 +304,10 @@ async def run_demo(echo: Echo | None = print, *, faq: FaqEngine | None = None) -
                 bot_token=make_token(),
                 redis_url=None,
                 kb_cache=kb_cache,
+                # A script taps faster than any person: no flood guard, no quiet hours.
+                flood_rate_per_s=1000.0,
+                flood_burst=1000,
+                quiet_hours="off",
             )
             token = settings.require_token().get_secret_value()
             claim_link = await create_school_with_claim_link(
@@ -172,6 +319,6 @@ async def run_demo(echo: Echo | None = print, *, faq: FaqEngine | None = None) -
             )
             if faq is None:
                 script.say("Loading the knowledge base (the first run embeds it: a minute or two)…")
-            async with polling_in_background(settings, token=token, faq=faq):
-                await play(script, claim_link)
+            async with polling_in_background(settings, token=token, faq=faq) as app:
+                await play(script, claim_link, app)
     return script.failures

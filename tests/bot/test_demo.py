@@ -13,3 +13,8 @@ async def test_demo_every_expected_reply_arrives(faq_engine: FaqEngine) -> None:
     text = "\n".join(transcript)
     assert "You are now the administrator of Sunshine Primary School" in text
     assert "作为家长，您可以" in text
+    # The notice part: the alert in each parent's language, a reminder, the status view.
+    assert "⚠️ 安全提醒 · 3A · Wang Fang" in text
+    assert "⏰ Reminder: we have not yet had your confirmation about Chen Jie." in text
+    assert "• Chen Jie (3A): Chen Hong (reachable)" in text
+    assert "families who acknowledged (1 of 2)" in text
