@@ -45,6 +45,7 @@ from campus.models import (
 )
 from campus.services.audit import ChainReport, person_ref, verify_chain
 from campus.services.notice_status import NoticeSummary, aware, first_acknowledgements, summarize
+from campus.services.notices import version_digest
 
 FORMAT = "safecampus-evidence/1"
 CSV_COLUMNS = (
@@ -88,6 +89,9 @@ class VersionRecord:
     title: dict[str, str]
     body: dict[str, str]
     change_note: str | None
+    #: Whether the text still hashes to what the ledger recorded when it was published
+    #: (None for a version the ledger has no digest for).
+    matches_ledger: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,14 @@ def _when(moment: datetime | None) -> datetime | None:
     return aware(moment) if moment is not None else None
 
 
-async def _versions(session: AsyncSession, notice: Notice) -> tuple[VersionRecord, ...]:
+async def _versions(
+    session: AsyncSession, notice: Notice, ledger: tuple[LedgerEntry, ...]
+) -> tuple[VersionRecord, ...]:
+    digests = {
+        int(e.payload.get("version", 0)): str(e.payload["text_sha256"])
+        for e in ledger
+        if e.kind in {"notice.published", "notice.revised"} and "text_sha256" in e.payload
+    }
     versions = await session.scalars(
         select(NoticeVersion)
         .where(NoticeVersion.notice_id == notice.id)
@@ -213,6 +224,11 @@ async def _versions(session: AsyncSession, notice: Notice) -> tuple[VersionRecor
             title=dict(v.title),
             body=dict(v.body),
             change_note=v.change_note,
+            matches_ledger=(
+                version_digest(v.title, v.body) == digests[v.number]
+                if v.number in digests
+                else None
+            ),
         )
         for v in versions
     )
@@ -370,6 +386,7 @@ async def build_evidence(
         select(SchoolClass.name).where(SchoolClass.id.in_(class_ids)).order_by(SchoolClass.name)
     )
     recipients = await _recipients(session, notice)
+    ledger = await ledger_entries(session, notice.id)
     return EvidencePack(
         generated_at=now or utcnow(),
         notice_id=notice.id,
@@ -388,10 +405,10 @@ async def build_evidence(
         current_version=notice.current_version,
         cancelled_at=_when(notice.cancelled_at),
         summary=await summarize(session, notice),
-        versions=await _versions(session, notice),
+        versions=await _versions(session, notice, ledger),
         recipients=recipients,
         deadline_report=await _deadline_report(session, notice, recipients),
-        ledger=await ledger_entries(session, notice.id),
+        ledger=ledger,
         chain=await verify_chain(session),
     )
 
@@ -508,6 +525,7 @@ def evidence_json(pack: EvidencePack) -> bytes:
                 "title": v.title,
                 "body": v.body,
                 "change_note": v.change_note,
+                "text_matches_ledger": v.matches_ledger,
             }
             for v in pack.versions
         ],

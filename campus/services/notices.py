@@ -9,6 +9,8 @@ acknowledged when any of its guardians has acknowledged the current version.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -166,6 +168,18 @@ async def preview_audience(
     return Audience(wanted, len(children), links, unlinked)
 
 
+def version_digest(title: Mapping[str, str], body: Mapping[str, str]) -> str:
+    """The SHA-256 of a version's texts, kept in the ledger so an edited text shows; the
+    text itself stays out of the ledger (it may name people)."""
+    canonical = json.dumps(
+        {"title": dict(title), "body": dict(body)},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def _clean_texts(texts: Mapping[str, str], limit: int) -> dict[str, str]:
     cleaned = {lang: text.strip() for lang, text in texts.items() if text and text.strip()}
     if not cleaned:
@@ -273,6 +287,7 @@ async def publish_notice(
             "send_at": send_at.isoformat(),
             "deadline_at": deadline_at.isoformat() if deadline_at else None,
             "reminder_minutes": notice.reminder_minutes,
+            "text_sha256": version_digest(title, body),
         },
     )
     return notice
@@ -369,7 +384,12 @@ async def revise_notice(
         session,
         "notice.revised",
         person_ref(author.id),
-        {"notice": notice.id, "version": number, "deliveries": len(asked)},
+        {
+            "notice": notice.id,
+            "version": number,
+            "deliveries": len(asked),
+            "text_sha256": version_digest(version.title, version.body),
+        },
     )
     return version
 

@@ -8,7 +8,6 @@ import io
 import json
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -218,8 +217,24 @@ async def test_other_notices_stay_out_and_a_broken_chain_shows(
     assert json.loads(evidence_json(broken))["ledger"]["chain"]["intact"] is False
 
 
+async def test_an_edited_version_text_no_longer_matches_the_ledger(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    _world, notice_id, _other = await _notice_through_its_deadline(sessionmaker)
+    pack = await _pack(sessionmaker, notice_id)
+    assert [v.matches_ledger for v in pack.versions] == [True, True]
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            text("UPDATE notice_versions SET body = :b WHERE notice_id = :n AND number = 1"),
+            {"b": json.dumps({"en": "Nothing important."}), "n": notice_id},
+        )
+    edited = await _pack(sessionmaker, notice_id)
+    assert [v.matches_ledger for v in edited.versions] == [False, True]
+    versions = json.loads(evidence_json(edited))["versions"]
+    assert [v["text_matches_ledger"] for v in versions] == [False, True]
+
+
 async def test_pdf_summary(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    pytest.importorskip("reportlab")
     from campus.evidence_pdf import evidence_pdf, markup
 
     _world, notice_id, _other = await _notice_through_its_deadline(sessionmaker)
