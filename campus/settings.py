@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     delivery_lease_s: float = Field(default=30.0, gt=0)
     quiet_hours: str = "21:00-07:00"
     tick_seconds: float = Field(default=30.0, gt=0)
+    # Retention: parents' questions, and notices with their deliveries (the evidence).
+    question_retention_days: int = Field(default=365, ge=1)
+    evidence_retention_days: int = Field(default=1095, ge=30)
 
     @field_validator("bot_token")
     @classmethod
