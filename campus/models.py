@@ -197,6 +197,8 @@ class Expert(Base):
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     on_duty: Mapped[bool] = mapped_column(default=True)
+    # "HH:MM-HH:MM" in the school's time zone; None means at any time while on duty.
+    duty_hours: Mapped[str | None] = mapped_column(String(16))
 
 
 class Invite(Base):
@@ -397,6 +399,8 @@ class OutboxPurpose(enum.StrEnum):
     REMINDER = "reminder"
     UPDATE = "update"
     REPORT = "report"
+    # Messages of a case; ``payload["event"]`` says which (offer, relay, page, ...).
+    CASE = "case"
 
 
 class OutboxState(enum.StrEnum):
@@ -425,6 +429,10 @@ class OutboxMessage(Base):
     delivery_id: Mapped[int | None] = mapped_column(
         ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
     )
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     purpose: Mapped[OutboxPurpose] = mapped_column(_enum(OutboxPurpose))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     version: Mapped[int | None] = mapped_column(Integer)
@@ -438,3 +446,102 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(300))
+
+
+class CaseKind(enum.StrEnum):
+    EXPERT = "expert"
+    SCHOOL = "school"
+    CRISIS = "crisis"
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+class Case(Base):
+    """A parent's question handed to a person: an expert, the class teacher, or (in a
+    crisis) whoever is paged. Experts know the parent only by ``pseudonym``."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("school_id", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    kind: Mapped[CaseKind] = mapped_column(_enum(CaseKind))
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.OPEN)
+    category: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    pseudonym: Mapped[str] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id", ondelete="SET NULL"))
+    grade: Mapped[int | None] = mapped_column(Integer)
+    question_id: Mapped[int | None] = mapped_column(
+        ForeignKey("faq_questions.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Whom the case is offered to now, and until when they may claim it.
+    offered_to_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    claim_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    declined_by: Mapped[list[int]] = mapped_column(JSON, default=list)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    claimed_at: Mapped[datetime | None]
+    answer_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    first_answer_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    # Crisis paging: re-paged until someone acknowledges.
+    next_page_at: Mapped[datetime | None] = mapped_column(index=True)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL")
+    )
+
+
+class CaseMessage(Base):
+    """One message of a case thread. ``text`` is what its author wrote; ``shown_text`` is
+    what the other side sees (a parent's words with personal data redacted)."""
+
+    __tablename__ = "case_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_role: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    shown_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DraftStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class FaqDraft(Base):
+    """An expert's answer proposed as a knowledge-base entry, waiting for an admin."""
+
+    __tablename__ = "faq_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    status: Mapped[DraftStatus] = mapped_column(_enum(DraftStatus), default=DraftStatus.PENDING)
+    category: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    expert_pseudonym: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    review_due: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="SET NULL")
+    )
+    reviewed_at: Mapped[datetime | None]
+    entry_id: Mapped[str | None] = mapped_column(String(80))
