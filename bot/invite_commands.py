@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.db import create_sessionmaker, open_database
+from bot import cli_support
 from campus.invite_sheet import render_csv, render_pdf
 from campus.models import SchoolClass, Student
 from campus.services.guardian_invites import (
@@ -21,9 +21,8 @@ from campus.services.guardian_invites import (
     revoke_class_guardian_invites,
     revoke_guardian_invites,
 )
-from campus.services.roster import RosterError, resolve_school
 from campus.services.schools import find_class, find_student
-from campus.settings import ConfigError, Settings, load_settings
+from campus.settings import Settings, load_settings
 
 FORMATS = ("pdf", "csv")
 SCHOOL_HELP = "The school's id (default: the only one)."
@@ -45,17 +44,6 @@ class _Target:
         return f"class {self.school_class.name}"
 
 
-def _school_problem(problem: RosterError) -> ConfigError:
-    if problem.code == "unknown_school":
-        return ConfigError(f"there is no school with id {problem.details['school']}")
-    if problem.code == "several_schools":
-        schools = problem.details["schools"]
-        assert isinstance(schools, list)
-        listed = ", ".join(f"{school_id}: {name}" for school_id, name in schools)
-        return ConfigError(f"there are several schools ({listed}); choose one with --school ID")
-    return ConfigError("there is no school yet; create one with `safecampus school init`")
-
-
 def _invite_problem(problem: GuardianInviteError, class_name: str | None, number: str) -> str:
     texts = {
         "student_removed": f"student {number} was removed from the school; removed students "
@@ -72,37 +60,18 @@ async def _target(
 ) -> AsyncIterator[tuple[AsyncSession, _Target]]:
     """A transaction on the migrated database and the class or student a command names;
     ClickException (exit code 1) when the school has no such class or student."""
-    async with (
-        open_database(settings.effective_database_url) as engine,
-        create_sessionmaker(engine)() as session,
-        session.begin(),
-    ):
-        try:
-            school = await resolve_school(session, school_id)
-        except RosterError as problem:
-            raise _school_problem(problem) from None
+    async with cli_support.school_session(settings, school_id) as (session, school):
         school_class = None
         if class_name is not None:
-            school_class = await find_class(session, school.id, class_name)
+            school_class = await find_class(session, school, class_name)
             if school_class is None:
                 raise click.ClickException(f"there is no class {class_name}")
         student = None
         if number is not None:
-            student = await find_student(session, school.id, number)
+            student = await find_student(session, school, number)
             if student is None:
                 raise click.ClickException(f"there is no student with number {number}")
-        yield session, _Target(school.id, school_class, student)
-
-
-async def _bot_username(settings: Settings) -> str:
-    """The bot's @username, asked from Telegram with the configured token."""
-    from bot.app import build_bot
-
-    bot = build_bot(settings.require_token().get_secret_value(), settings.telegram_api_url)
-    try:
-        return (await bot.get_me()).username or ""
-    finally:
-        await bot.session.close()
+        yield session, _Target(school, school_class, student)
 
 
 async def _print_sheet(
@@ -188,7 +157,7 @@ def sheet_command(
     if file_format not in FORMATS:
         raise click.UsageError("choose --format pdf or --format csv")
     settings = load_settings()
-    username = (bot_username or asyncio.run(_bot_username(settings))).lstrip("@")
+    username = (bot_username or asyncio.run(cli_support.bot_username(settings))).lstrip("@")
     sheet, label = asyncio.run(
         _print_sheet(settings, school_id, class_name, number, (file_format, username, output))
     )

@@ -4,26 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import cli_support
 from bot.handlers.roster import problems_text, report_text
 from bot.i18n import build_i18n
-from campus.db import create_sessionmaker, open_database
 from campus.roster import MAX_BYTES, ParsedRoster, parse_roster
 from campus.services.roster import (
     ImportReport,
     ProgressCallback,
-    RosterError,
     export_roster,
     import_roster,
-    resolve_school,
 )
-from campus.settings import ConfigError, Settings, load_settings
+from campus.settings import Settings, load_settings
 
 PROGRESS_BAR_FROM = 500
 
@@ -34,17 +31,6 @@ def _english() -> Iterator[None]:
     i18n = build_i18n("en")
     with i18n.context(), i18n.use_locale("en"):
         yield
-
-
-def _school_problem(problem: RosterError) -> ConfigError:
-    if problem.code == "unknown_school":
-        return ConfigError(f"there is no school with id {problem.details['school']}")
-    if problem.code == "several_schools":
-        schools = problem.details["schools"]
-        assert isinstance(schools, list)
-        listed = ", ".join(f"{school_id}: {name}" for school_id, name in schools)
-        return ConfigError(f"there are several schools ({listed}); choose one with --school ID")
-    return ConfigError("there is no school yet; create one with `safecampus school init`")
 
 
 @contextmanager
@@ -63,37 +49,20 @@ def _progress(rows: int) -> Iterator[ProgressCallback | None]:
         yield advance
 
 
-@asynccontextmanager
-async def _school_session(
-    settings: Settings, school_id: int | None
-) -> AsyncIterator[tuple[AsyncSession, int]]:
-    """A transaction on the migrated database and the school the command is about."""
-    async with (
-        open_database(settings.effective_database_url) as engine,
-        create_sessionmaker(engine)() as session,
-        session.begin(),
-    ):
-        try:
-            school = await resolve_school(session, school_id)
-        except RosterError as problem:
-            raise _school_problem(problem) from None
-        yield session, school.id
-
-
 async def _import(
     settings: Settings,
     school_id: int | None,
     parsed: ParsedRoster,
     on_progress: ProgressCallback | None,
 ) -> ImportReport:
-    async with _school_session(settings, school_id) as (session, school):
+    async with cli_support.school_session(settings, school_id) as (session, school):
         return await import_roster(
             session, school, parsed.rows, actor_id=None, on_progress=on_progress
         )
 
 
 async def _export(settings: Settings, school_id: int | None) -> bytes:
-    async with _school_session(settings, school_id) as (session, school):
+    async with cli_support.school_session(settings, school_id) as (session, school):
         return await export_roster(session, school)
 
 

@@ -7,17 +7,13 @@ by the system.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import click
 from aiogram.utils.deep_linking import create_deep_link
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from campus.db import create_sessionmaker, open_database
+from bot import cli_support
 from campus.models import InviteKind
 from campus.services.invites import issue_invite
-from campus.services.roster import RosterError, resolve_school
 from campus.services.schools import SchoolError, find_class
 from campus.services.staff import (
     StaffError,
@@ -27,54 +23,7 @@ from campus.services.staff import (
     list_teachers,
     parse_expert_choice,
 )
-from campus.settings import ConfigError, Settings, load_settings
-
-SCHOOL_OPTION = click.option(
-    "--school", "school_id", type=int, help="The school's id (default: the only one)."
-)
-BOT_USERNAME_OPTION = click.option(
-    "--bot-username", help="The bot's @username (default: asked from Telegram)."
-)
-
-
-def _school_problem(problem: RosterError) -> ConfigError:
-    if problem.code == "unknown_school":
-        return ConfigError(f"there is no school with id {problem.details['school']}")
-    if problem.code == "several_schools":
-        schools = problem.details["schools"]
-        assert isinstance(schools, list)
-        listed = ", ".join(f"{school_id}: {name}" for school_id, name in schools)
-        return ConfigError(f"there are several schools ({listed}); choose one with --school ID")
-    return ConfigError("there is no school yet; create one with `safecampus school init`")
-
-
-@asynccontextmanager
-async def _school_session(
-    settings: Settings, school_id: int | None
-) -> AsyncIterator[tuple[AsyncSession, int]]:
-    """A transaction on the migrated database and the school the command is about."""
-    async with (
-        open_database(settings.effective_database_url) as engine,
-        create_sessionmaker(engine)() as session,
-        session.begin(),
-    ):
-        try:
-            school = await resolve_school(session, school_id)
-        except RosterError as problem:
-            raise _school_problem(problem) from None
-        yield session, school.id
-
-
-async def _bot_username(settings: Settings, given: str | None) -> str:
-    if given is not None:
-        return given.lstrip("@")
-    from bot.app import build_bot
-
-    bot = build_bot(settings.require_token().get_secret_value(), settings.telegram_api_url)
-    try:
-        return (await bot.get_me()).username or ""
-    finally:
-        await bot.session.close()
+from campus.settings import load_settings
 
 
 def _classes(names: list[str]) -> str:
@@ -90,15 +39,15 @@ def teacher_group() -> None:
 
 
 @teacher_group.command("invite")
-@SCHOOL_OPTION
-@BOT_USERNAME_OPTION
+@cli_support.SCHOOL_OPTION
+@cli_support.BOT_USERNAME_OPTION
 def teacher_invite(school_id: int | None, bot_username: str | None) -> None:
     """Print a one-time invite link for a teacher (valid 30 days)."""
     settings = load_settings()
 
     async def invite() -> str:
-        username = await _bot_username(settings, bot_username)
-        async with _school_session(settings, school_id) as (session, school):
+        username = await cli_support.bot_username(settings, bot_username)
+        async with cli_support.school_session(settings, school_id) as (session, school):
             _invite, code = await issue_invite(session, school, InviteKind.TEACHER)
         return create_deep_link(username, "start", code)
 
@@ -111,13 +60,13 @@ def teacher_invite(school_id: int | None, bot_username: str | None) -> None:
 @click.option("--teacher-id", type=int, required=True, help="The teacher's id (`teacher list`).")
 @click.option("--class", "class_name", required=True, help="The class's name, e.g. 3A.")
 @click.option("--head", is_flag=True, help="Make them the class's head teacher.")
-@SCHOOL_OPTION
+@cli_support.SCHOOL_OPTION
 def teacher_assign(teacher_id: int, class_name: str, head: bool, school_id: int | None) -> None:
     """Assign a teacher to a class."""
     settings = load_settings()
 
     async def assign() -> str:
-        async with _school_session(settings, school_id) as (session, school):
+        async with cli_support.school_session(settings, school_id) as (session, school):
             school_class = await find_class(session, school, class_name)
             if school_class is None:
                 raise SchoolError("unknown_class")
@@ -139,13 +88,13 @@ def teacher_assign(teacher_id: int, class_name: str, head: bool, school_id: int 
 
 
 @teacher_group.command("list")
-@SCHOOL_OPTION
+@cli_support.SCHOOL_OPTION
 def teacher_list(school_id: int | None) -> None:
     """List the teachers (id, name, classes; * marks a head teacher)."""
     settings = load_settings()
 
     async def teachers() -> list[tuple[int, str, list[str]]]:
-        async with _school_session(settings, school_id) as (session, school):
+        async with cli_support.school_session(settings, school_id) as (session, school):
             return [
                 (
                     entry.person_id,
@@ -173,8 +122,8 @@ def expert_group() -> None:
 @expert_group.command("invite")
 @click.option("--categories", required=True, help="What they answer: law, psych, family, safety.")
 @click.option("--languages", required=True, help="In which languages: en, zh.")
-@SCHOOL_OPTION
-@BOT_USERNAME_OPTION
+@cli_support.SCHOOL_OPTION
+@cli_support.BOT_USERNAME_OPTION
 def expert_invite(
     categories: str, languages: str, school_id: int | None, bot_username: str | None
 ) -> None:
@@ -189,8 +138,8 @@ def expert_invite(
     settings = load_settings()
 
     async def invite() -> str:
-        username = await _bot_username(settings, bot_username)
-        async with _school_session(settings, school_id) as (session, school):
+        username = await cli_support.bot_username(settings, bot_username)
+        async with cli_support.school_session(settings, school_id) as (session, school):
             _invite, code = await issue_expert_invite(session, school, choice, actor_id=None)
         return create_deep_link(username, "start", code)
 
@@ -200,13 +149,13 @@ def expert_invite(
 
 
 @expert_group.command("list")
-@SCHOOL_OPTION
+@cli_support.SCHOOL_OPTION
 def expert_list(school_id: int | None) -> None:
     """List the experts by pseudonym (label, categories, languages, on duty)."""
     settings = load_settings()
 
     async def experts() -> list[str]:
-        async with _school_session(settings, school_id) as (session, school):
+        async with cli_support.school_session(settings, school_id) as (session, school):
             return [
                 "\t".join(
                     [
