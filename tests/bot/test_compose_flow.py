@@ -30,7 +30,7 @@ from campus.models import (
     utcnow,
 )
 from campus.services.notices import NoticeDraft, publish_notice
-from dialogs.compose import DialogPress
+from dialogs.notice_keyboards import DialogPress
 from emulator import SimUser, TelegramEmulator
 from tests.bot.conftest import LiveBot
 
