@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint kb-validate i18n clean
+.PHONY: demo test lint kb-validate kb-seed i18n clean
 
 $(INSTALLED): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ lint: $(INSTALLED)
 
 kb-validate: $(INSTALLED)
 	$(BIN)/safecampus kb validate
+
+# Regenerate the packaged embedding seed (knowledge_base/seed) after changing the content,
+# so that a fresh install starts without embedding every text (see docs/knowledge_base.md).
+kb-seed: $(INSTALLED)
+	$(BIN)/safecampus kb seed
 
 # Refresh the Chinese catalog after changing user-facing texts; then translate the new
 # empty entries in bot/locales/zh/LC_MESSAGES/messages.po.
