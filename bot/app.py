@@ -21,6 +21,7 @@ from aiogram.utils.i18n import I18n
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.cases_setup import case_times
 from bot.commands import set_default_commands
 from bot.delivery import DeliveryWorker
 from bot.flood import RetryAfterMiddleware
@@ -81,7 +82,7 @@ def build_storage(settings: Settings) -> BaseStorage:
 
 def build_faq_engine(settings: Settings) -> FaqEngine:
     """The knowledge base with its models and index; slow the first time (see docs)."""
-    return FaqEngine.create(cache_dir=settings.kb_cache_dir)
+    return FaqEngine.create(cache_dir=settings.kb_cache_dir, learned_dir=settings.kb_learned_dir)
 
 
 def build_nlu(settings: Settings, faq: FaqEngine) -> Nlu:
@@ -152,10 +153,15 @@ async def open_application(
             sessionmaker,
             tick_seconds=settings.tick_seconds,
             quiet_window=settings.quiet_window,
+            question_days=settings.question_retention_days,
+            evidence_days=settings.evidence_retention_days,
+            case_times=case_times(settings),
+            timezone=settings.timezone,
             on_queued=delivery.nudge,
         )
         dispatcher = build_dispatcher(settings, sessionmaker, i18n, faq, nlu)
         dispatcher["outbox_queued"] = delivery.nudge
+        dispatcher["case_times"] = case_times(settings)
         try:
             yield Application(
                 settings, bot, dispatcher, engine, sessionmaker, i18n, faq, delivery, scheduler

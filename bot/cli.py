@@ -119,6 +119,42 @@ def db_revision(message: str) -> None:
         _run(generate_revision(message, Path(work_dir)))
 
 
+@db.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted, delete nothing.")
+def db_purge(dry_run: bool) -> None:
+    """Delete what is past its retention period now (the running bot does this every day
+    at 03:30 school time).
+
+    See docs/privacy.md, "Retention".
+    """
+    from campus.db import create_sessionmaker, open_database
+    from campus.services.retention import PurgeReport, purge_expired
+
+    settings = load_settings()
+
+    async def purge() -> PurgeReport:
+        async with (
+            open_database(settings.effective_database_url) as engine,
+            create_sessionmaker(engine)() as session,
+        ):
+            report = await purge_expired(
+                session,
+                question_days=settings.question_retention_days,
+                evidence_days=settings.evidence_retention_days,
+            )
+            if dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+            return report
+
+    report = _run(purge())
+    for kind, count in report.counts().items():
+        click.echo(f"{kind.replace('_', ' ')}: {count}")
+    verdict = "dry run, nothing was deleted" if dry_run else "deleted"
+    click.echo(f"{report.total} rows past retention ({verdict})")
+
+
 @cli.group()
 def school() -> None:
     """Set up a school."""

@@ -16,6 +16,7 @@ EVERYONE = [
     ("privacy", __("What is stored and who sees it")),
 ]
 GUARDIAN = [("forget_me", __("Delete your data"))]
+CASES = [("cases", __("Parents' questions for people to answer"))]
 NOTICES = [
     ("notify", __("Send a notice to parents")),
     ("notices", __("Your notices and who has acknowledged")),
@@ -38,8 +39,11 @@ ADMIN = [
     ("remove_student", __("Remove a student")),
     ("remove_guardian", __("Unlink a guardian from a student")),
     ("kb_feedback", __("Feedback on the knowledge base")),
+    ("drafts", __("Answers proposed for the knowledge base")),
+    *CASES,
 ]
-TEACHER = [*NOTICES, ("classes", __("List classes"))]
+TEACHER = [*NOTICES, *CASES, ("classes", __("List classes"))]
+EXPERT = [*CASES]
 
 
 def commands_for(i18n: I18n, locale: str, roles: frozenset[Role]) -> list[BotCommand]:
@@ -49,6 +53,8 @@ def commands_for(i18n: I18n, locale: str, roles: frozenset[Role]) -> list[BotCom
         entries += ADMIN
     elif Role.TEACHER in roles:
         entries += TEACHER
+    elif Role.EXPERT in roles:
+        entries += EXPERT
     if Role.GUARDIAN in roles:
         entries += GUARDIAN
     with i18n.context(), i18n.use_locale(locale):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
@@ -10,17 +12,23 @@ from aiogram.utils.formatting import Bold, Italic, Text
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.case_messages import CaseChild
 from bot.keyboards import FaqAction
+from bot.texts import category_label
+from bot.translation_notes import translation_note
+from campus.models import CaseKind
 from knowledge_base.entries import Entry, Lang
 
 
 def answer_message(entry: Entry, lang: Lang) -> dict[str, Any]:
     """An entry's answer with its title and sources, as send/edit keyword arguments."""
+    note = translation_note(entry, lang)
     return Text(
         Bold(entry.title.in_lang(lang)),
         "\n\n",
         entry.answer.in_lang(lang).strip(),
         "\n\n",
+        *([Italic(note), "\n\n"] if note else []),
         Italic(_("Source: {sources}").format(sources=entry.source_line())),
     ).as_kwargs()
 
@@ -99,3 +107,50 @@ def expert_requested_text() -> str:
         "answer will come here. If it is urgent, please contact your child's teacher "
         "directly."
     )
+
+
+def child_keyboard(question_id: int, children: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """One button per child, for a parent of several who asks a person."""
+    builder = InlineKeyboardBuilder()
+    for student_id, name in children:
+        builder.button(
+            text=name[:40] or "—", callback_data=CaseChild(question=question_id, student=student_id)
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def which_child_text() -> str:
+    return _("Which child is this question about?")
+
+
+def usual_wait(wait: timedelta) -> str:
+    """Roughly how long an answer takes: "within an hour", "within 13 hours", "within a day"."""
+    hours = wait.total_seconds() / 3600
+    if hours <= 1:
+        return _("within an hour")
+    if hours < 20:
+        return _("within {hours} hours").format(hours=math.ceil(hours))
+    if hours <= 36:
+        return _("within a day")
+    return _("within {days} days").format(days=math.ceil(hours / 24))
+
+
+def case_opened_text(kind: CaseKind, category: str, wait: timedelta) -> str:
+    """What the parent is told when their question goes to a person."""
+    if kind == CaseKind.SCHOOL:
+        text = _(
+            "Thank you. Your question has gone to your child's class teacher, who will "
+            "answer here, usually {when}."
+        )
+    else:
+        text = _(
+            "Thank you. Your question has gone to one of the school's experts in {topic}, "
+            "who will answer here, usually {when}. The expert does not see your name or "
+            "your contact details."
+        )
+    return text.format(when=usual_wait(wait), topic=category_label(category))
+
+
+def already_asked_text() -> str:
+    return _("This question has already been passed on. The answer will come here.")

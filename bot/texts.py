@@ -47,7 +47,8 @@ def teacher_help() -> str:
             _(
                 "As a teacher you can send notices to the parents of your classes and see who "
                 "has acknowledged them.\n\n"
-                "/classes — your school's classes"
+                "/classes — your school's classes\n"
+                "/cases — parents' questions for you to answer"
             ),
             notices_help(),
         ]
@@ -64,7 +65,9 @@ def admin_help() -> str:
                 "/addstudent CLASS NAME — add a student and get the parent's invite link\n"
                 "/invite_teacher — a one-time invite link for a teacher\n"
                 "/kb_feedback — what parents thought of the answers\n"
-                "/kb_reload — reload the knowledge base after editing it\n\n"
+                "/kb_reload — reload the knowledge base after editing it\n"
+                "/drafts — answers experts proposed for the knowledge base\n"
+                "/cases — questions handed to people, and response times\n\n"
                 "To import the whole roster, send me a .csv file (class, student name, student "
                 "number, guardians); see docs/roster.md."
             ),
@@ -91,9 +94,19 @@ def admin_help() -> str:
 
 
 def expert_help() -> str:
-    return _(
-        "As an expert you answer parents' questions that the knowledge base cannot answer. "
-        "You never see who the parent is."
+    return "\n\n".join(
+        [
+            _(
+                "As an expert you answer parents' questions that the knowledge base cannot "
+                "answer. You never see who the parent is."
+            ),
+            _(
+                "When a question is offered to you, tap “Claim”, then answer by replying to the "
+                "parent's message. After answering you can save a good answer for the "
+                "knowledge base.\n"
+                "/cases — questions offered to you and the ones you handle"
+            ),
+        ]
     )
 
 

@@ -80,6 +80,26 @@ class Settings(BaseSettings):
     delivery_lease_s: float = Field(default=30.0, gt=0)
     quiet_hours: str = "21:00-07:00"
     tick_seconds: float = Field(default=30.0, gt=0)
+    # Expert cases: minutes an offered expert has to claim, hours to answer, per category.
+    case_claim_minutes: dict[str, float] = Field(
+        default_factory=lambda: {
+            "law": 60.0,
+            "psych": 30.0,
+            "family": 60.0,
+            "safety": 30.0,
+            "school": 120.0,
+        }
+    )
+    case_answer_hours: dict[str, float] = Field(
+        default_factory=lambda: {
+            "law": 24.0,
+            "psych": 12.0,
+            "family": 24.0,
+            "safety": 12.0,
+            "school": 24.0,
+        }
+    )
+    crisis_repage_minutes: float = Field(default=5.0, gt=0)
     # Retention: parents' questions, and notices with their deliveries (the evidence).
     question_retention_days: int = Field(default=365, ge=1)
     evidence_retention_days: int = Field(default=1095, ge=30)
@@ -146,6 +166,12 @@ class Settings(BaseSettings):
     def kb_cache_dir(self) -> Path:
         """Where knowledge-base embeddings are cached between starts."""
         return self.kb_cache or self.data_dir / "kb-cache"
+
+    @property
+    def kb_learned_dir(self) -> Path:
+        """Where knowledge-base entries learned from experts' answers are written (the
+        packaged content may be read-only)."""
+        return self.data_dir / "kb-learned"
 
     def require_token(self) -> SecretStr:
         """The bot token, or a ConfigError that says how to set it."""

@@ -1,4 +1,4 @@
-"""``safecampus kb ...``: validate the content, ask questions, evaluate, calibrate.
+"""``safecampus kb ...``: validate the content, ask questions, evaluate, calibrate, seed.
 
 The click group ``kb_group`` is mounted by the project's CLI. Model-loading modules are
 imported inside the commands, after ``limit_threads()`` has set the thread-pool variables
@@ -87,14 +87,29 @@ def kb_group() -> None:
     default=None,
     help="Date overdue reviews are judged against (default: today).",
 )
+@click.option(
+    "--learned",
+    "learned_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Entries learned from experts (default: <data dir>/kb-learned).",
+)
 def validate_command(
-    content_dir: Path | None, topics_path: Path, today: dt.datetime | None
+    content_dir: Path | None,
+    topics_path: Path,
+    today: dt.datetime | None,
+    learned_dir: Path | None,
 ) -> None:
-    """Check the content files; exit 1 on errors (warnings are printed)."""
+    """Check the content files and learned entries; exit 1 on errors (warnings, such as
+    learned entries that need a translation, are printed)."""
+    from campus.settings import load_settings
     from knowledge_base.validate import validate_content
 
     report = validate_content(
-        content_dir or DEFAULT_CONTENT_DIR, topics_path, today=today.date() if today else None
+        content_dir or DEFAULT_CONTENT_DIR,
+        topics_path,
+        today=today.date() if today else None,
+        learned_dir=learned_dir or load_settings().kb_learned_dir,
     )
     for issue in report.issues:
         click.echo(str(issue), err=issue.severity == "error")
@@ -260,6 +275,54 @@ def calibrate_command(
             content_hash=engine.knowledge_base.content_hash()[:16],
         )
         click.echo(f"written to {DEFAULT_THRESHOLDS_PATH}")
+
+
+@kb_group.command("seed")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where to write the seed (default: the packaged knowledge_base/seed).",
+)
+@_engine_options
+def seed_command(
+    out_dir: Path | None, content_dir: Path, cache_dir: Path | None, encoders: str
+) -> None:
+    """Regenerate the packaged embedding seed from the content (run after content changes).
+
+    The seed holds the float16 vectors of every text the index embeds, so that a fresh
+    install with unchanged content starts without embedding anything.
+    """
+    from campus.settings import load_settings
+    from knowledge_base.encoders import make_encoder
+    from knowledge_base.index import DEFAULT_SEED_DIR, EmbeddingCache, vectors_file_name
+    from knowledge_base.knowledge import KnowledgeBase
+    from knowledge_base.reject import load_reject_examples
+    from knowledge_base.retriever import Retriever, default_config
+
+    target = out_dir or DEFAULT_SEED_DIR
+    models = [make_encoder(spec.strip()) for spec in encoders.split(",") if spec.strip()]
+    cache = EmbeddingCache(cache_dir or load_settings().kb_cache_dir, record=True)
+    # built exactly as FaqEngine.create builds its index, so the seed holds what it asks for
+    Retriever(
+        KnowledgeBase.load(content_dir),
+        models,
+        cache,
+        default_config(models),
+        load_reject_examples(),
+    )
+    for name, path in zip(sorted(cache.recorded), cache.save_seed(target), strict=True):
+        size = path.stat().st_size
+        click.echo(f"wrote {path}: {len(cache.recorded[name])} texts, {size:,} bytes")
+    others = sorted(
+        path.name
+        for path in target.glob("*.npz")
+        if path.name not in {vectors_file_name(name) for name in cache.recorded}
+    )
+    if others:
+        click.echo(f"not used by these encoders (delete if obsolete): {', '.join(others)}")
+    click.echo(f"{cache.embedded_count} texts embedded, {cache.seeded_count} taken from the seed")
 
 
 @kb_group.command("export-rasa")

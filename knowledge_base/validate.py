@@ -18,6 +18,15 @@ Errors (each has a stable ``code``, used by tests and CI logs):
 
 Warnings: ``review_overdue`` (review_due in the past), ``duplicate_in_entry``, ``markup``
 (HTML or Markdown in an answer, which the bot would show verbatim).
+
+Packaged content must be in both languages (``missing_language``: an entry that declares
+one missing). Entries learned from experts (``learned_dir``, see ``knowledge_base.learned``)
+are one expert's answer as an administrator approved it: their file, id and review must
+be right (``schema``, ``filename_mismatch``, ``learned_id``, ``missing_sources``,
+``missing_review``, ``urgent_flag``), while the editorial rules above are warnings until
+someone curates the entry, and checked only in the languages it is written in. Each one
+whose other language is missing gets a ``needs_translation`` warning, and
+``Report.needs_translation`` lists them.
 """
 
 from __future__ import annotations
@@ -36,7 +45,6 @@ from pydantic import ValidationError
 from knowledge_base.entries import (
     DEFAULT_CONTENT_DIR,
     DEFAULT_TOPICS_PATH,
-    LANGS,
     URGENT_TOPIC_ID,
     Entry,
     Lang,
@@ -45,6 +53,7 @@ from knowledge_base.entries import (
     read_yaml,
 )
 from knowledge_base.language import detect_language
+from knowledge_base.learned import learned_id_problem
 
 Severity = Literal["error", "warning"]
 
@@ -103,6 +112,11 @@ class Report:
         return [issue for issue in self.issues if issue.severity == "warning"]
 
     @property
+    def needs_translation(self) -> list[tuple[str, tuple[Lang, ...]]]:
+        """Learned entries not translated yet: (id, missing languages)."""
+        return [(e.id, tuple(e.missing_languages)) for e in self.entries if e.missing_languages]
+
+    @property
     def ok(self) -> bool:
         """True when there are no errors."""
         return not self.errors
@@ -141,14 +155,26 @@ def _last_lines(text: str, count: int) -> list[str]:
     return [line for line in text.strip().splitlines() if line.strip()][-count:]
 
 
-def _check_entry(entry: Entry, where: str, report: Report, today: dt.date) -> None:
-    for lang in LANGS:
+def _check_entry(
+    entry: Entry, where: str, report: Report, today: dt.date, *, learned: bool = False
+) -> None:
+    # learned entries: editorial rules advise (warnings), structural ones still fail
+    editorial: Severity = "warning" if learned else "error"
+    if entry.missing_languages and not learned:
+        report.add(
+            "error",
+            "missing_language",
+            where,
+            "packaged content must be in English and Chinese "
+            f"(missing_languages: {', '.join(entry.missing_languages)})",
+        )
+    for lang in entry.languages:
         answer = entry.answer.in_lang(lang)
         texts = [entry.title.in_lang(lang), answer, *entry.questions.in_lang(lang)]
         strays = [text for text in texts if not _looks_like(text, lang)]
         if strays:
             report.add(
-                "error",
+                editorial,
                 "wrong_language",
                 where,
                 f"{lang} text in the wrong language: {strays[0][:60]!r}",
@@ -161,13 +187,13 @@ def _check_entry(entry: Entry, where: str, report: Report, today: dt.date) -> No
             unit = "characters"
         if not low <= words <= high:
             report.add(
-                "error",
+                editorial,
                 "answer_length",
                 where,
                 f"{lang} answer has {words} {unit}, expected {low}-{high}",
             )
         count = len(entry.questions.in_lang(lang))
-        if count < MIN_QUESTIONS:
+        if count < MIN_QUESTIONS and not learned:
             report.add(
                 "error",
                 "too_few_questions",
@@ -180,14 +206,17 @@ def _check_entry(entry: Entry, where: str, report: Report, today: dt.date) -> No
             tail = _last_lines(answer, 3)
             if not any(_DISCLAIMER[lang].search(line) for line in tail[-2:]):
                 report.add(
-                    "error",
+                    editorial,
                     "missing_disclaimer",
                     where,
                     f"{lang} answer must end with a not-legal/medical-advice note",
                 )
             if not any(_CONTACT[lang].search(line) for line in tail):
                 report.add(
-                    "error", "missing_contact", where, f"{lang} answer must end with who to contact"
+                    editorial,
+                    "missing_contact",
+                    where,
+                    f"{lang} answer must end with who to contact",
                 )
     if not any(source.title.strip() for source in entry.sources):
         report.add("error", "missing_sources", where, "no source with a title")
@@ -201,13 +230,21 @@ def _check_entry(entry: Entry, where: str, report: Report, today: dt.date) -> No
     if entry.urgent != (entry.id == URGENT_TOPIC_ID):
         expected = "must be" if entry.id == URGENT_TOPIC_ID else "may not be"
         report.add("error", "urgent_flag", where, f"this topic {expected} marked urgent")
+    if learned and entry.missing_languages:
+        report.add(
+            "warning",
+            "needs_translation",
+            where,
+            f"learned entry in {', '.join(entry.languages)} only: "
+            f"translate it into {', '.join(entry.missing_languages)}",
+        )
 
 
 def _check_duplicates(entries: Iterable[tuple[str, Entry]], report: Report) -> None:
     owner: dict[str, str] = {}
     for where, entry in entries:
         seen_here: set[str] = set()
-        for lang in LANGS:
+        for lang in entry.languages:
             for question in entry.questions.in_lang(lang):
                 key = normalize_question(question)
                 if key in seen_here:
@@ -221,7 +258,7 @@ def _check_duplicates(entries: Iterable[tuple[str, Entry]], report: Report) -> N
                 seen_here.add(key)
                 if key in owner and owner[key] != entry.id:
                     report.add(
-                        "error",
+                        "warning" if entry.learned else "error",
                         "duplicate_question",
                         where,
                         f"example question also in {owner[key]}: {question!r}",
@@ -239,13 +276,39 @@ def _schema_message(exc: ValidationError) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+def _check_learned(learned_dir: Path, report: Report, today: dt.date) -> list[tuple[str, Entry]]:
+    parsed: list[tuple[str, Entry]] = []
+    for path in content_files(learned_dir):
+        where = f"{learned_dir.name}/{path.name}"
+        try:
+            data = read_yaml(path)
+        except yaml.YAMLError as exc:
+            report.add("error", "unreadable", where, f"not valid YAML: {exc}")
+            continue
+        try:
+            entry = Entry.model_validate(data)
+        except ValidationError as exc:
+            report.add("error", "schema", where, _schema_message(exc))
+            continue
+        problem = learned_id_problem(entry, path)
+        if problem:
+            code = "filename_mismatch" if entry.id != path.stem else "learned_id"
+            report.add("error", code, where, problem)
+            continue
+        _check_entry(entry, where, report, today, learned=True)
+        parsed.append((where, entry))
+    return parsed
+
+
 def validate_content(
     content_dir: Path = DEFAULT_CONTENT_DIR,
     topics_path: Path = DEFAULT_TOPICS_PATH,
     *,
     today: dt.date | None = None,
+    learned_dir: Path | None = None,
 ) -> Report:
-    """Check every file of ``content_dir`` against the schema, ``topics_path`` and the rules."""
+    """Check every file of ``content_dir`` against the schema, ``topics_path`` and the rules,
+    then the entries learned from experts in ``learned_dir`` if given (module docstring)."""
     today = today or dt.date.today()
     report = Report()
     topics = {topic.id: topic for topic in load_topics(topics_path)}
@@ -288,6 +351,8 @@ def validate_content(
     for topic_id in topics:
         if topic_id not in found:
             report.add("error", "missing_topic", f"{topic_id}.yaml", "topic has no content file")
+    if learned_dir is not None and learned_dir.is_dir():
+        parsed += _check_learned(learned_dir, report, today)
     _check_duplicates(parsed, report)
     report.entries = [entry for _, entry in parsed]
     return report

@@ -7,8 +7,10 @@ from aiogram import Router
 from bot.handlers import (
     acknowledgements,
     admin,
+    cases,
     errors,
     fallback,
+    faq_drafts,
     help,
     invites,
     kb_admin,
@@ -33,12 +35,14 @@ def get_routers() -> list[Router]:
         help.build_router(),
         language.build_router(),
         privacy.build_router(),
+        faq_drafts.build_router(),
         kb_admin.build_router(),  # before admin, whose refusal catches staff commands
         staff.build_router(),
         notice_status.build_router(),
         admin.build_router(),
         roster.build_router(),
         invites.build_router(),
+        cases.build_router(),  # before questions: a reply in a case thread is not a question
         questions.build_router(),
         fallback.build_router(),
     ]

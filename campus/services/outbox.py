@@ -30,6 +30,7 @@ from campus.models import (
     utcnow,
 )
 from campus.services.audit import person_ref, record_event
+from campus.services.cases import CaseOutgoing, load_case_outgoing
 
 DEFAULT_LEASE = timedelta(seconds=30)
 #: Retries of a message after server or network errors, then it is marked failed.
@@ -73,6 +74,24 @@ async def claim_due(
     return ids
 
 
+async def release_claims(session: AsyncSession, outbox_ids: list[int]) -> None:
+    """Give back claimed messages that were never handed to Telegram (their claim's time to
+    send ran out): pending again at once, the attempt not counted, and not uncertain, so
+    they go out without the "possibly a copy" line."""
+    if not outbox_ids:
+        return
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(outbox_ids), OutboxMessage.state == OutboxState.SENDING)
+        .values(
+            state=OutboxState.PENDING,
+            lease_until=None,
+            attempts=OutboxMessage.attempts - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def _expire_leases(session: AsyncSession, now: datetime) -> None:
     expired = select(OutboxMessage.id).where(
         OutboxMessage.state == OutboxState.SENDING, OutboxMessage.lease_until < now
@@ -84,10 +103,11 @@ async def _expire_leases(session: AsyncSession, now: datetime) -> None:
         .values(state=OutboxState.FAILED, error="outcome unknown twice", lease_until=None)
         .execution_options(synchronize_session=False)
     )
+    # They keep their place in the queue (due_at): a crash must not send its victims last.
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(expired))
-        .values(state=OutboxState.PENDING, uncertain=True, lease_until=None, due_at=now)
+        .values(state=OutboxState.PENDING, uncertain=True, lease_until=None)
         .execution_options(synchronize_session=False)
     )
 
@@ -143,9 +163,11 @@ def fill_recipient(text: str, child: str, class_name: str) -> str:
     return text.replace("{child}", child).replace("{class_name}", class_name)
 
 
-async def load_outgoing(session: AsyncSession, outbox_id: int) -> Outgoing | None:
+async def load_outgoing(session: AsyncSession, outbox_id: int) -> Outgoing | CaseOutgoing | None:
     """The message as it should be sent now; None if it no longer exists."""
     row = await session.get(OutboxMessage, outbox_id)
+    if row is not None and row.purpose == OutboxPurpose.CASE:
+        return await load_case_outgoing(session, row)
     if row is None or row.notice_id is None:
         return None
     notice = await session.get(Notice, row.notice_id)

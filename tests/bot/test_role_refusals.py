@@ -116,6 +116,7 @@ COMMANDS = [
     PrivilegedCommand("/notify", teachers_may=True, refusal=NOTICE_REFUSAL),
     PrivilegedCommand("/edit_notice 1", teachers_may=True, refusal=NOTICE_REFUSAL),
     PrivilegedCommand("/notices", teachers_may=True),
+    PrivilegedCommand("/drafts"),
 ]
 ROSTER_FILE = ("roster.csv", b"class,name,number\n9Z,Intruder,X1\n")
 BUTTONS = [
