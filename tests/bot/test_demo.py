@@ -18,3 +18,7 @@ async def test_demo_every_expected_reply_arrives(faq_engine: FaqEngine) -> None:
     assert "⏰ Reminder: we have not yet had your confirmation about Chen Jie." in text
     assert "• Chen Jie (3A): Chen Hong (reachable)" in text
     assert "families who acknowledged (1 of 2)" in text
+    # The expert part: a case, the relayed answer, and the answer learned for the next parent.
+    assert "An expert in law replies:" in text
+    assert "Added as learned.law.1" in text
+    assert "demo" not in "".join(failures)
