@@ -43,7 +43,7 @@ ADMIN = [
     *CASES,
 ]
 TEACHER = [*NOTICES, *CASES, ("classes", __("List classes"))]
-EXPERT = [*CASES]
+EXPERT = [*CASES, ("duty", __("Pause, resume, or set your hours"))]
 
 
 def commands_for(i18n: I18n, locale: str, roles: frozenset[Role]) -> list[BotCommand]:

@@ -104,7 +104,8 @@ def expert_help() -> str:
                 "When a question is offered to you, tap “Claim”, then answer by replying to the "
                 "parent's message. After answering you can save a good answer for the "
                 "knowledge base.\n"
-                "/cases — questions offered to you and the ones you handle"
+                "/cases — questions offered to you and the ones you handle\n"
+                "/duty — pause, resume, or set the hours you take questions"
             ),
         ]
     )

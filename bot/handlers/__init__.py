@@ -9,6 +9,7 @@ from bot.handlers import (
     admin,
     cases,
     errors,
+    expert_duty,
     fallback,
     faq_drafts,
     help,
@@ -38,6 +39,7 @@ def get_routers() -> list[Router]:
         faq_drafts.build_router(),
         kb_admin.build_router(),  # before admin, whose refusal catches staff commands
         staff.build_router(),
+        expert_duty.build_router(),
         notice_status.build_router(),
         admin.build_router(),
         roster.build_router(),

@@ -7,7 +7,7 @@ expert or class belongs to it: ids arrive from button presses, which can be forg
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -373,3 +373,42 @@ async def _expert_anywhere(session: AsyncSession, person_id: int) -> bool:
         select(RoleGrant.id).where(RoleGrant.person_id == person_id, RoleGrant.role == Role.EXPERT)
     )
     return grant is not None
+
+
+async def own_expert_profile(session: AsyncSession, person: Person) -> Expert:
+    """The expert profile of ``person``; StaffError ``not_expert`` if they have none."""
+    expert = await session.scalar(select(Expert).where(Expert.person_id == person.id))
+    if expert is None:
+        raise StaffError("not_expert")
+    return expert
+
+
+def parse_duty_hours(text: str) -> str | None:
+    """``"08:00-22:00"`` (a window may span midnight) or ``"always"`` (None); StaffError
+    ``bad_hours`` otherwise."""
+    cleaned = text.strip().lower().replace("–", "-").replace(" ", "")
+    if cleaned in {"always", "any", "全天"}:
+        return None
+    start, sep, end = cleaned.partition("-")
+    try:
+        if not sep or time.fromisoformat(start) == time.fromisoformat(end):
+            raise ValueError(cleaned)
+    except ValueError:
+        raise StaffError("bad_hours") from None
+    return f"{time.fromisoformat(start):%H:%M}-{time.fromisoformat(end):%H:%M}"
+
+
+async def set_on_duty(session: AsyncSession, person: Person, on_duty: bool) -> Expert:
+    """An expert pauses (no questions are offered to them) or resumes."""
+    expert = await own_expert_profile(session, person)
+    expert.on_duty = on_duty
+    await record_event(session, "expert.duty_changed", person_ref(person.id), {"on_duty": on_duty})
+    return expert
+
+
+async def set_duty_hours(session: AsyncSession, person: Person, hours: str | None) -> Expert:
+    """The hours (school time, ``"08:00-22:00"``) an expert takes questions; None: any time."""
+    expert = await own_expert_profile(session, person)
+    expert.duty_hours = hours
+    await record_event(session, "expert.hours_changed", person_ref(person.id), {"hours": hours})
+    return expert

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.demo import first_link, start_code
 from bot.filters import HasRole
 from bot.handlers import get_routers
+from bot.handlers.expert_duty import DutyToggle
 from bot.handlers.invites import RevokeInvites
 from bot.handlers.notice_status import NoticeStatusAction
 from bot.keyboards import (
@@ -82,6 +83,7 @@ class PrivilegedCommand:
     text: str
     teachers_may: bool = False
     refusal: str = COMMAND_REFUSAL
+    experts_may: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ class PrivilegedButton:
     data: Callable[[World], CallbackData]
     teachers_may: bool = False
     refusal: str = BUTTON_REFUSAL
+    experts_may: bool = False
 
 
 # The tables: one line per privileged command or button of the bot.
@@ -117,6 +120,7 @@ COMMANDS = [
     PrivilegedCommand("/edit_notice 1", teachers_may=True, refusal=NOTICE_REFUSAL),
     PrivilegedCommand("/notices", teachers_may=True),
     PrivilegedCommand("/drafts"),
+    PrivilegedCommand("/duty", refusal="/duty is for the school's experts", experts_may=True),
 ]
 ROSTER_FILE = ("roster.csv", b"class,name,number\n9Z,Intruder,X1\n")
 BUTTONS = [
@@ -171,6 +175,12 @@ BUTTONS = [
         lambda w: NoticeStatusAction(act="open", notice=1),
         teachers_may=True,
         refusal=NOTICE_STATUS_REFUSAL,
+    ),
+    PrivilegedButton(
+        "pause an expert",
+        lambda w: DutyToggle(on=False),
+        refusal="Only the school's experts can use this button. Nothing was changed.",
+        experts_may=True,
     ),
 ]
 
@@ -328,7 +338,7 @@ async def test_people_without_the_role_are_refused_and_nothing_changes(
     user: SimUser = getattr(world, who)
     own_message = await settled(live, user)
     for entry in COMMANDS:
-        if who == "teacher" and entry.teachers_may:
+        if (who == "teacher" and entry.teachers_may) or (who == "expert" and entry.experts_may):
             continue
         text = entry.text.format(number=world.student_number)
         before = await snapshot(live)
@@ -345,7 +355,7 @@ async def test_people_without_the_role_are_refused_and_nothing_changes(
     assert await snapshot(live) == before, f"a roster from the {who} changed something"
 
     for button in BUTTONS:
-        if who == "teacher" and button.teachers_may:
+        if (who == "teacher" and button.teachers_may) or (who == "expert" and button.experts_may):
             continue
         data = button.data(world).pack()
         before = await snapshot(live)
