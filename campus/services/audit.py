@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.models import AuditEvent, utcnow
 
 GENESIS_HASH = "0" * 64
+#: The PostgreSQL advisory lock that serialises appends to the ledger.
+LEDGER_LOCK_KEY = 0x5AFEC0
 
 
 def person_ref(person_id: int | None) -> str:
@@ -55,6 +57,10 @@ async def record_event(
     session: AsyncSession, kind: str, actor: str, payload: Mapping[str, Any] | None = None
 ) -> AuditEvent:
     """Append an entry in the caller's transaction, chained to the latest entry."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Row locks do not serialise appends: a writer waiting on the newest row would then
+        # read that same row and fork the chain. One lock for the ledger does.
+        await session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
     latest = await session.scalar(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).with_for_update()
     )
