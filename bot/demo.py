@@ -276,7 +276,8 @@ async def send_safety_alert(
     await _wait_until_recorded(app)
     buttons = script.emu.button_texts(alert)
     if buttons:
-        await script.press(parent, alert, buttons[0], "✅")
+        await script.press(parent, alert, buttons[0], "")
+        await script.edited(parent, "✅")
     else:
         script.failures.append("the alert has no acknowledge button")
 

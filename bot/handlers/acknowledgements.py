@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.notice_messages import AckPress, acknowledged_line, local_time
 from campus.services.notices import AckOutcome, acknowledge
+
+log = logging.getLogger(__name__)
 
 
 async def press_acknowledge(
@@ -47,11 +52,20 @@ async def press_acknowledge(
         )
         return
     await session.commit()
-    await message.edit_text(
-        f"{message.text or ''}\n\n{acknowledged_line(result.acked_at, result.timezone)}",
-        reply_markup=None,
-    )
+    # The press is recorded: say so first. Showing the time on the message is a courtesy
+    # that Telegram's flood control may refuse during a busy broadcast.
     await query.answer(_("Thank you!"))
+    try:
+        await message.edit_text(
+            f"{message.text or ''}\n\n{acknowledged_line(result.acked_at, result.timezone)}",
+            reply_markup=None,
+        )
+    except TelegramAPIError as problem:
+        log.info(
+            "acknowledgement %s recorded; the message was not edited: %s",
+            message.message_id,
+            problem,
+        )
 
 
 def build_router() -> Router:

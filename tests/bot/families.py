@@ -139,9 +139,9 @@ async def publish(
     return notice_id
 
 
-async def wait_until_sent(live: LiveBot, timeout: float = 20.0) -> None:
+async def wait_until_sent(live: LiveBot, within: float = 20.0) -> None:
     """Wait until nothing in the outbox is pending or being sent."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         async with live.sessionmaker() as session:
             busy = await session.scalar(
@@ -163,9 +163,23 @@ async def notice_count(live: LiveBot) -> int:
 
 
 async def received(
-    live: LiveBot, user: SimUser, count: int = 1, timeout: float = 10.0
+    live: LiveBot, user: SimUser, count: int = 1, within: float = 10.0
 ) -> list[dict[str, Any]]:
     """The next ``count`` messages to ``user``, once the worker has recorded what it sent."""
-    messages = await live.emu.wait_for_messages(user, count=count, timeout=timeout)
+    messages = await live.emu.wait_for_messages(user, count=count, timeout=within)
     await wait_until_sent(live)
     return messages
+
+
+async def acknowledge(live: LiveBot, user: SimUser, message: dict[str, Any]) -> dict[str, Any]:
+    """Press the message's acknowledge button; return the message once the bot has edited
+    it (the bot answers the press first and edits after)."""
+    await live.press(user, message, live.emu.button_texts(message)[0])
+    async with asyncio.timeout(10):
+        while True:
+            current = next(
+                m for m in live.emu.chat_log(user) if m["message_id"] == message["message_id"]
+            )
+            if current["edits"]:
+                return current
+            await asyncio.sleep(0.05)

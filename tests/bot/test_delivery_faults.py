@@ -19,7 +19,14 @@ from campus.settings import load_settings
 from emulator.testing import make_token, running_emulator
 from knowledge_base.engine import FaqEngine
 from tests.bot.conftest import LiveBot
-from tests.bot.families import make_school, publish, received, safety_alert, wait_until_sent
+from tests.bot.families import (
+    acknowledge,
+    make_school,
+    publish,
+    received,
+    safety_alert,
+    wait_until_sent,
+)
 
 FAST = {
     "tick_seconds": 3600,
@@ -65,7 +72,7 @@ async def test_server_errors_are_retried_with_backoff(live: LiveBot) -> None:
     await publish(live, setup, safety_alert(setup.class_id))
     parents = [f.guardians[0] for f in setup.families]
     for parent in parents:
-        await received(live, parent, timeout=20)
+        await received(live, parent, within=20)
     assert live.emu.stats.errors["sendMessage:502"] == 2
     assert set(messages_per_chat(live, parents).values()) == {1}
     async with live.sessionmaker() as session:
@@ -106,14 +113,14 @@ async def test_lost_response_is_sent_once_more_marked_as_a_possible_copy(
     live.emu.faults.add("sendMessage", kind="lost", count=1)
     notice_id = await publish(live, setup, safety_alert(setup.class_id))
     parent = setup.family("Chen Jie").guardians[0]
-    first, second = await received(live, parent, count=2, timeout=20)
+    first, second = await received(live, parent, count=2, within=20)
     assert "If you already received" not in first["text"]
     assert f"If you already received notice #{notice_id}, this is the same one." in second["text"]
     async with live.sessionmaker() as session:
         row = await session.scalar(select(OutboxMessage))
     assert row is not None and row.state == OutboxState.SENT and row.uncertain
     # The copy's button is the one that counts.
-    edited = await live.press(parent, second, live.emu.button_texts(second)[0])
+    edited = await acknowledge(live, parent, second)
     assert "Acknowledged at" in edited["text"]
 
 
@@ -146,7 +153,7 @@ async def test_restart_mid_broadcast_and_reminders_due_during_downtime(
             # At start the tick queues the due reminders and the worker finishes the rest.
             for parent in parents:
                 await emu.wait_for_messages(parent, count=1, timeout=30)
-            await wait_until_sent(live, timeout=30)
+            await wait_until_sent(live, within=30)
             await _wait_for(lambda: all(len(emu.chat_log(p)) >= 2 for p in parents))
             async with live.sessionmaker() as session:
                 uncertain = await session.scalar(

@@ -23,7 +23,14 @@ from campus.models import (
 from campus.services.notices import revise_notice
 from scheduler.tick import run_tick
 from tests.bot.conftest import LiveBot
-from tests.bot.families import make_school, publish, received, safety_alert, wait_until_sent
+from tests.bot.families import (
+    acknowledge,
+    make_school,
+    publish,
+    received,
+    safety_alert,
+    wait_until_sent,
+)
 
 
 @pytest.fixture
@@ -63,7 +70,7 @@ async def test_acknowledge_records_the_first_press_only(live: LiveBot) -> None:
     [message] = await received(live, parent)
     button = live.emu.button_texts(message)[0]
 
-    edited = await live.press(parent, message, button)
+    edited = await acknowledge(live, parent, message)
     assert "✅ Acknowledged at" in edited["text"]
     assert live.emu.button_texts(edited) == []
 
@@ -108,7 +115,7 @@ async def test_reminders_stop_once_acknowledged_and_second_guardian_is_asked(
     await publish(live, setup, safety_alert(setup.class_id), sent_ago=timedelta(hours=5))
     mother, father = setup.family("Chen Jie").guardians
     [wang_parent] = setup.family("Wang Fang").guardians
-    [first] = await received(live, mother)
+    await received(live, mother)
     [wang_first] = await received(live, wang_parent)
     assert live.emu.chat_log(father) == []  # the second guardian waits
 
@@ -230,7 +237,7 @@ async def test_new_version_makes_acknowledgements_stale(live: LiveBot) -> None:
     old_data = live.emu.button_data(first, live.emu.button_texts(first)[0])
     answer = await live.emu.press_button(parent, first, old_data, check_button=False)
     assert answer is not None and "updated" in answer["text"]
-    edited = await live.press(parent, update, live.emu.button_texts(update)[0])
+    edited = await acknowledge(live, parent, update)
     assert "✅ Acknowledged at" in edited["text"]
     async with live.sessionmaker() as session:
         versions = list(await session.scalars(select(Acknowledgement.version)))
