@@ -1,8 +1,9 @@
 """A guardian's right to be forgotten (PIPL art. 47).
 
-The person's name, Telegram id, links to children, roles, questions and case threads go. The row itself
-stays, nameless, so that evidence the school must keep (who was sent what, and when) still
-points at a pseudonymous id; the audit ledger never held names, so it still verifies.
+The person's name, Telegram id, links to children, roles, questions and case threads go.
+The row itself stays, nameless, so that evidence the school must keep (who was sent what,
+and when) still points at a pseudonymous id; the audit ledger never held names, so it still
+verifies.
 """
 
 from __future__ import annotations
