@@ -97,14 +97,19 @@ class Pacer:
         while (delay := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
+    def reserve(self, now: float) -> float:
+        """Take the next send time of the global pace; earlier than ``now`` while catching up."""
+        if self._fresh:
+            self._next_slot, self._fresh = now, False
+        slot = max(now - self.catch_up, self._next_slot)
+        self._next_slot = slot + self.interval
+        return slot
+
     async def global_slot(self) -> None:
         async with self._lock:
             await self.wait_pause()
             now = time.monotonic()
-            if self._fresh:
-                self._next_slot, self._fresh = now, False
-            slot = max(now - self.catch_up, self._next_slot)
-            self._next_slot = slot + self.interval
+            slot = self.reserve(now)
         if slot > now:
             await asyncio.sleep(slot - now)
 
