@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.models import AuditEvent, utcnow
@@ -57,10 +57,14 @@ async def record_event(
     session: AsyncSession, kind: str, actor: str, payload: Mapping[str, Any] | None = None
 ) -> AuditEvent:
     """Append an entry in the caller's transaction, chained to the latest entry."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Row locks do not serialise appends: a writer waiting on the newest row would then
-        # read that same row and fork the chain. One lock for the ledger does.
+    # Appends must be serialised or two writers chain to the same entry and fork the
+    # ledger. A row lock on the newest entry is not enough (a waiting writer then reads
+    # that same row), so take the database's write lock before reading it.
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+    elif dialect == "sqlite":  # a write statement takes SQLite's single write lock
+        await session.execute(update(AuditEvent).where(false()).values(kind=AuditEvent.kind))
     latest = await session.scalar(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1).with_for_update()
     )

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from sqlalchemy import text
+import asyncio
+
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from campus.models import AuditEvent
 from campus.services.audit import GENESIS_HASH, record_event, verify_chain
 
 
@@ -46,3 +49,18 @@ async def test_deleted_entry_is_found(sessionmaker: async_sessionmaker[AsyncSess
     async with sessionmaker() as session:
         report = await verify_chain(session)
     assert report.first_bad_id == ids[2]
+
+
+async def test_concurrent_appends_keep_one_chain(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async def append(number: int) -> None:
+        async with sessionmaker() as session, session.begin():
+            await record_event(session, "test.concurrent", "system", {"n": number})
+
+    await asyncio.gather(*(append(n) for n in range(30)))
+    async with sessionmaker() as session:
+        report = await verify_chain(session)
+        prev_hashes = list(await session.scalars(select(AuditEvent.prev_hash)))
+    assert report.intact and report.entries == 30
+    assert len(set(prev_hashes)) == 30  # nobody chained to the same entry twice
