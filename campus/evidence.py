@@ -25,14 +25,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campus.models import (
     Acknowledgement,
     AuditEvent,
-    Delivery,
-    Guardianship,
     Notice,
     NoticeVersion,
     OutboxMessage,
@@ -40,11 +38,16 @@ from campus.models import (
     Person,
     School,
     SchoolClass,
-    Student,
     utcnow,
 )
 from campus.services.audit import ChainReport, person_ref, verify_chain
-from campus.services.notice_status import NoticeSummary, aware, first_acknowledgements, summarize
+from campus.services.notice_status import (
+    NoticeSummary,
+    aware,
+    deliveries_with_names,
+    first_acknowledgements,
+    summarize,
+)
 from campus.services.notices import version_digest
 
 FORMAT = "safecampus-evidence/1"
@@ -265,21 +268,7 @@ async def _recipients(session: AsyncSession, notice: Notice) -> tuple[RecipientR
         acks.setdefault(ack.delivery_id, []).append(
             AckRecord(ack.version, aware(ack.acked_at), ack.telegram_message_id)
         )
-    rows = await session.execute(
-        select(Delivery, Student.full_name, SchoolClass.name, Person.full_name, Guardianship)
-        .join(Student, Student.id == Delivery.student_id)
-        .join(SchoolClass, SchoolClass.id == Student.class_id)
-        .join(Person, Person.id == Delivery.guardian_id)
-        .outerjoin(
-            Guardianship,
-            and_(
-                Guardianship.guardian_id == Delivery.guardian_id,
-                Guardianship.student_id == Delivery.student_id,
-            ),
-        )
-        .where(Delivery.notice_id == notice.id)
-        .order_by(SchoolClass.name, Student.full_name, Delivery.id)
-    )
+    rows = await session.execute(deliveries_with_names(notice.id))
     return tuple(
         RecipientRecord(
             delivery_id=d.id,

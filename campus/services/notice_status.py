@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -394,9 +394,10 @@ async def notice_status(session: AsyncSession, notice: Notice) -> NoticeStatus:
     )
 
 
-async def recipient_rows(session: AsyncSession, notice: Notice) -> list[RecipientRow]:
-    """Every guardian delivery with names, for the teacher's CSV, by class and child."""
-    rows = await session.execute(
+def deliveries_with_names(notice_id: int) -> Select[Delivery, str, str, str, Guardianship]:
+    """A notice's deliveries with the child's name, the class, the guardian's name and the
+    guardianship (None once unlinked), by class and child."""
+    return (
         select(Delivery, Student.full_name, SchoolClass.name, Person.full_name, Guardianship)
         .join(Student, Student.id == Delivery.student_id)
         .join(SchoolClass, SchoolClass.id == Student.class_id)
@@ -408,9 +409,14 @@ async def recipient_rows(session: AsyncSession, notice: Notice) -> list[Recipien
                 Guardianship.student_id == Delivery.student_id,
             ),
         )
-        .where(Delivery.notice_id == notice.id)
+        .where(Delivery.notice_id == notice_id)
         .order_by(SchoolClass.name, Student.full_name, Delivery.id)
     )
+
+
+async def recipient_rows(session: AsyncSession, notice: Notice) -> list[RecipientRow]:
+    """Every guardian delivery with names, for the teacher's CSV, by class and child."""
+    rows = await session.execute(deliveries_with_names(notice.id))
     return [
         RecipientRow(
             child=child,
