@@ -90,9 +90,18 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(config, revision)
 
 
+#: The PostgreSQL advisory lock held while migrating, so that several processes starting
+#: together (a receiving process and its workers) migrate one after the other.
+MIGRATION_LOCK_KEY = 0x5AFE_0DB
+
+
 async def upgrade_database(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` on the engine's database."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await connection.run_sync(_upgrade, revision)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
@@ -75,3 +77,18 @@ async def test_unreachable_database_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="cannot reach the database at postgresql"):
         await check_database(engine, within_seconds=5)
     await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_processes_starting_together_migrate_one_after_the_other() -> None:
+    from tests.services import fresh_postgres_database
+
+    async with fresh_postgres_database() as url:
+        engines = [create_engine(url) for _ in range(3)]
+        try:
+            await asyncio.gather(*(upgrade_database(e) for e in engines))
+            revisions = {await current_revision(e) for e in engines}
+        finally:
+            for engine in engines:
+                await engine.dispose()
+    assert len(revisions) == 1 and None not in revisions
