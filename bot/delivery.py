@@ -175,7 +175,8 @@ class DeliveryWorker:
                     self.pacer.rest()
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.idle_poll_s)
+                        async with asyncio.timeout(self.idle_poll_s):
+                            await self._wake.wait()
                     continue
                 for index, outbox_id in enumerate(ids):
                     await self._in_flight.acquire()

@@ -48,8 +48,11 @@ class Signal:
     async def wait(self, seconds: float) -> bool:
         """Wait for the next :meth:`notify`; False when ``seconds`` passed first."""
         event = self._event
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+        # cancellation that arrives as the event is set, and stopping would then hang.
         try:
-            await asyncio.wait_for(event.wait(), timeout=max(0.0, seconds))
+            async with asyncio.timeout(max(0.0, seconds)):
+                await event.wait()
         except TimeoutError:
             return False
         return True
