@@ -70,18 +70,77 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--api-url", help="Bot API server base URL (self-hosted server or the emulator).")
-def run(api_url: str | None) -> None:
-    """Run the bot (long polling) against Telegram or the server given by --api-url."""
+@click.option(
+    "--webhook-url",
+    help="Receive updates by webhook at this https URL (overrides SAFECAMPUS_WEBHOOK_URL).",
+)
+@click.option(
+    "--no-duties",
+    is_flag=True,
+    help="Only receive updates: `safecampus worker` processes send and run the clock.",
+)
+@click.option(
+    "--delete-webhook",
+    is_flag=True,
+    help="Polling: delete the webhook a webhook-mode run left set.",
+)
+def run(
+    api_url: str | None, webhook_url: str | None, no_duties: bool, delete_webhook: bool
+) -> None:
+    """Run the bot against Telegram or the server given by --api-url: long polling, or a
+    webhook when SAFECAMPUS_WEBHOOK_URL or --webhook-url is set."""
+    overrides: dict[str, object] = {"telegram_api_url": api_url} if api_url else {}
+    if webhook_url:
+        overrides["webhook_url"] = webhook_url
+    settings = load_settings(**overrides)
+    token = settings.require_token().get_secret_value()
+    if delete_webhook and settings.webhook_url:
+        raise click.UsageError("--delete-webhook is for polling; this run is in webhook mode")
+    _configure_logging(settings)
+
+    from bot.app import (
+        leave_webhook_mode,
+        open_application,
+        run_polling,
+        run_webhook,
+        webhook_path,
+    )
+
+    async def serve() -> None:
+        async with open_application(settings, token=token) as app:
+            if settings.webhook_url:
+                host, port = settings.webhook_address
+                await run_webhook(
+                    app,
+                    url=settings.webhook_url,
+                    listen_host=host,
+                    listen_port=port,
+                    path=webhook_path(settings.webhook_url),
+                    duties=not no_duties,
+                )
+            else:
+                await leave_webhook_mode(app, delete_webhook=delete_webhook)
+                await run_polling(app, duties=not no_duties)
+
+    _run(serve())
+
+
+@cli.command()
+@click.option("--api-url", help="Bot API server base URL (self-hosted server or the emulator).")
+def worker(api_url: str | None) -> None:
+    """Send notices and run the clock (reminders, deadlines, expert offers, the daily purge)
+    without receiving updates: a district runs one `safecampus run --no-duties` and any
+    number of these on PostgreSQL."""
     overrides: dict[str, object] = {"telegram_api_url": api_url} if api_url else {}
     settings = load_settings(**overrides)
     token = settings.require_token().get_secret_value()
     _configure_logging(settings)
 
-    from bot.app import open_application, run_polling
+    from bot.app import open_worker, run_worker
 
     async def serve() -> None:
-        async with open_application(settings, token=token) as app:
-            await run_polling(app)
+        async with open_worker(settings, token=token) as sending:
+            await run_worker(sending)
 
     _run(serve())
 

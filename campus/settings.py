@@ -6,12 +6,17 @@ import re
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{5,20}:[A-Za-z0-9_-]{30,64}$")
+#: What Telegram accepts as a webhook's secret token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+#: Hosts a webhook may be called on over plain http: this machine (tests, the emulator).
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ConfigError(Exception):
@@ -34,6 +39,15 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
         return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
     except ValueError:
         return None
+
+
+def parse_listen_address(value: str) -> tuple[str, int] | None:
+    """``"0.0.0.0:8080"`` or ``"[::]:8080"`` as (host, port); None when it is not in that shape."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        return None
+    return host, int(port)
 
 
 class NluBackend(StrEnum):
@@ -103,6 +117,12 @@ class Settings(BaseSettings):
     # Retention: parents' questions, and notices with their deliveries (the evidence).
     question_retention_days: int = Field(default=365, ge=1)
     evidence_retention_days: int = Field(default=1095, ge=30)
+    # Webhook mode (docs/deployment.md): the https URL Telegram calls; unset means polling.
+    webhook_url: str | None = None
+    # Where the webhook server listens (behind a TLS-terminating reverse proxy).
+    webhook_listen: str = "0.0.0.0:8080"
+    # Telegram sends it with every update; unset: a random one for every start.
+    webhook_secret: SecretStr | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -128,6 +148,41 @@ class Settings(BaseSettings):
         if parse_quiet_hours(value) is None:
             raise ValueError(f"expected HH:MM-HH:MM or 'off', got {value!r}")
         return value.strip()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url_is_https(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        try:
+            host, _port = url.hostname, url.port
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL: {exc}") from None
+        if not host or url.scheme not in {"https", "http"}:
+            raise ValueError(
+                f"expected an https URL such as https://bot.example.org/telegram, got {value!r}"
+            )
+        if url.scheme == "http" and host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"Telegram calls webhooks over https only, got {value!r} "
+                "(plain http is allowed for 127.0.0.1 and localhost, for tests)"
+            )
+        return url.geturl()
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen_is_host_port(cls, value: str) -> str:
+        if parse_listen_address(value) is None:
+            raise ValueError(f"expected HOST:PORT such as 0.0.0.0:8080, got {value!r}")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_telegram_accepts(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
 
     @model_validator(mode="after")
     def _rasa_needs_its_url(self) -> Settings:
@@ -161,6 +216,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'safecampus.db').as_posix()}"
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        """The (host, port) the webhook server listens on."""
+        address = parse_listen_address(self.webhook_listen)
+        assert address is not None  # validated
+        return address
 
     @property
     def kb_cache_dir(self) -> Path:
