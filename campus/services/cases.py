@@ -159,6 +159,11 @@ async def open_case(
     text = text.strip()[:MAX_MESSAGE]
     if not text:
         raise CaseError("empty")
+    if kind == CaseKind.CRISIS:
+        ongoing = await _ongoing_crisis(session, parent, school_id, now)
+        if ongoing is not None:
+            await _add_to_crisis(session, ongoing, parent, text, times, also_redact, now)
+            return ongoing
     grade = None
     if student_id is not None:
         student = await session.get(Student, student_id)
@@ -193,6 +198,47 @@ async def open_case(
     else:
         await offer_next(session, case, times, now=now)
     return case
+
+
+#: A parent's further crisis messages within this time join the open crisis case.
+CRISIS_THREAD_WINDOW = timedelta(hours=24)
+
+
+async def _ongoing_crisis(
+    session: AsyncSession, parent: Person, school_id: int, now: datetime
+) -> Case | None:
+    return await session.scalar(
+        select(Case)
+        .where(
+            Case.parent_id == parent.id,
+            Case.school_id == school_id,
+            Case.kind == CaseKind.CRISIS,
+            Case.status != CaseStatus.RESOLVED,
+            Case.created_at >= now - CRISIS_THREAD_WINDOW,
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+
+
+async def _add_to_crisis(
+    session: AsyncSession,
+    case: Case,
+    parent: Person,
+    text: str,
+    times: CaseTimes,
+    also_redact: Sequence[str],
+    now: datetime,
+) -> None:
+    """A further crisis message goes to whoever took the crisis, or pages again at once
+    with the new words while nobody has."""
+    if case.acknowledged_at is not None:
+        await reply(session, case.id, parent, text, times, also_redact=also_redact, now=now)
+        return
+    message = await _add_message(
+        session, case, "parent", parent, text, now=now, also_redact=also_redact
+    )
+    await page(session, case, times, message_id=message.id, now=now)
 
 
 async def _add_message(
@@ -517,16 +563,23 @@ async def resolve(
 
 
 async def page(
-    session: AsyncSession, case: Case, times: CaseTimes, *, now: datetime | None = None
+    session: AsyncSession,
+    case: Case,
+    times: CaseTimes,
+    *,
+    message_id: int | None = None,
+    now: datetime | None = None,
 ) -> int:
     """Page everyone on call for a crisis: the school's psychology experts on duty and its
-    administrators. Returns how many were paged."""
+    administrators, showing ``message_id`` (default: the first message). Returns how many
+    were paged."""
     now = now or utcnow()
     people = await experts_on_call(session, case.school_id, "psych", None, now)
     people += await admins_of(session, case.school_id)
     paged = list({p.id: p for p in people}.values())
+    shown = {"message": message_id} if message_id is not None else {}
     for person in paged:
-        _queue(session, case, person.telegram_user_id, "page", number=case.pages + 1)
+        _queue(session, case, person.telegram_user_id, "page", number=case.pages + 1, **shown)
     case.pages += 1
     case.next_page_at = now + timedelta(minutes=times.repage_minutes)
     await record_event(

@@ -331,3 +331,44 @@ async def test_resolve_and_rate_only_by_the_parent(
         assert (await verify_chain(session)).intact
     assert {"case.opened", "case.resolved"} <= {e.kind for e in events}
     assert all("Wang" not in json.dumps(e.payload) for e in events)
+
+
+async def test_a_further_crisis_message_joins_the_open_crisis(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    world = await _world(sessionmaker)
+    first = await _open(
+        sessionmaker, world, "My son says he wants to die", kind=CaseKind.CRISIS, category="psych"
+    )
+    again = await _open(
+        sessionmaker,
+        world,
+        "He has locked himself in his room",
+        kind=CaseKind.CRISIS,
+        category="psych",
+        at=T0 + timedelta(minutes=2),
+    )
+    assert again == first
+    case = await _case(sessionmaker, first)
+    assert case.pages == 2  # paged again at once with the new words
+    async with sessionmaker() as session:
+        pages = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == first))
+        )
+        shown = [await load_case_outgoing(session, row) for row in pages]
+    assert {s.text for s in shown if s is not None} == {
+        "My son says he wants to die",
+        "He has locked himself in his room",
+    }
+    # Once someone has taken it, further messages go to them as follow-ups.
+    await _as(sessionmaker, world.psych, acknowledge_page, first)
+    await _open(
+        sessionmaker,
+        world,
+        "He opened the door",
+        kind=CaseKind.CRISIS,
+        category="psych",
+        at=T0 + timedelta(minutes=9),
+    )
+    assert (203, "follow_up") in await _chats(sessionmaker, first)
+    assert (await _case(sessionmaker, first)).pages == 2
