@@ -4,7 +4,7 @@ number, so a rare duplicate is recognisable as one."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from campus.models import NoticeKind, OutboxPurpose
+from campus.models import NoticeKind, OutboxPurpose, as_utc
 from campus.services.outbox import Outgoing
 
 #: Telegram refuses longer messages; reports are cut to fit.
@@ -29,8 +29,7 @@ class AckPress(CallbackData, prefix="ack"):
 
 def local_time(moment: datetime, timezone: str) -> str:
     """A moment as the school's clock shows it."""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 def _short(name: str, limit: int = BUTTON_NAME_LIMIT) -> str:

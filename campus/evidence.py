@@ -38,12 +38,12 @@ from campus.models import (
     Person,
     School,
     SchoolClass,
+    as_utc,
     utcnow,
 )
 from campus.services.audit import ChainReport, person_ref, verify_chain
 from campus.services.notice_status import (
     NoticeSummary,
-    aware,
     deliveries_with_names,
     first_acknowledgements,
     summarize,
@@ -203,7 +203,7 @@ class EvidencePack:
 
 
 def _when(moment: datetime | None) -> datetime | None:
-    return aware(moment) if moment is not None else None
+    return as_utc(moment) if moment is not None else None
 
 
 async def _versions(
@@ -222,7 +222,7 @@ async def _versions(
     return tuple(
         VersionRecord(
             number=v.number,
-            created_at=aware(v.created_at),
+            created_at=as_utc(v.created_at),
             author=person_ref(v.author_id),
             title=dict(v.title),
             body=dict(v.body),
@@ -251,7 +251,7 @@ async def _recipients(session: AsyncSession, notice: Notice) -> tuple[RecipientR
                 purpose=row.purpose.value,
                 version=row.version,
                 state=row.state.value,
-                due_at=aware(row.due_at),
+                due_at=as_utc(row.due_at),
                 sent_at=_when(row.sent_at),
                 telegram_message_id=row.telegram_message_id,
                 attempts=row.attempts,
@@ -266,7 +266,7 @@ async def _recipients(session: AsyncSession, notice: Notice) -> tuple[RecipientR
         .order_by(Acknowledgement.acked_at, Acknowledgement.id)
     ):
         acks.setdefault(ack.delivery_id, []).append(
-            AckRecord(ack.version, aware(ack.acked_at), ack.telegram_message_id)
+            AckRecord(ack.version, as_utc(ack.acked_at), ack.telegram_message_id)
         )
     rows = await session.execute(deliveries_with_names(notice.id))
     return tuple(
@@ -300,7 +300,7 @@ async def _deadline_report(
 ) -> DeadlineReport | None:
     if notice.deadline_at is None:
         return None
-    deadline = aware(notice.deadline_at)
+    deadline = as_utc(notice.deadline_at)
     first = await first_acknowledgements(session, notice)
     children = sorted({r.student_id for r in recipients})
     on_time = [c for c in children if c in first and first[c][0] <= deadline]
@@ -350,7 +350,7 @@ async def ledger_entries(session: AsyncSession, notice_id: int) -> tuple[LedgerE
     return tuple(
         LedgerEntry(
             id=e.id,
-            created_at=aware(e.created_at),
+            created_at=as_utc(e.created_at),
             kind=e.kind,
             actor=e.actor,
             payload=dict(e.payload),
@@ -387,8 +387,8 @@ async def build_evidence(
         template_id=notice.template_id,
         classes=tuple(class_names),
         author=person_ref(notice.author_id),
-        created_at=aware(notice.created_at),
-        send_at=aware(notice.send_at),
+        created_at=as_utc(notice.created_at),
+        send_at=as_utc(notice.send_at),
         deadline_at=_when(notice.deadline_at),
         reminder_minutes=tuple(notice.reminder_minutes),
         current_version=notice.current_version,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -27,7 +27,7 @@ from bot.handlers.admin import short, show_in_place
 from bot.notice_messages import MAX_MESSAGE, kind_label, local_time
 from bot.texts import no_name
 from campus.evidence import csv_safe
-from campus.models import Person, Role, utcnow
+from campus.models import Person, Role, as_utc, utcnow
 from campus.services.notice_status import (
     ClassAckTimes,
     NoticeStatus,
@@ -218,8 +218,7 @@ def _view_buttons(status: NoticeStatus) -> InlineKeyboardMarkup:
 def _school_time(moment: datetime | None, timezone: str) -> str:
     if moment is None:
         return ""
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    return as_utc(moment).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def status_csv(rows: list[RecipientRow], timezone: str) -> bytes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,7 @@ from campus.models import (
     School,
     SchoolClass,
     Student,
+    as_utc,
     utcnow,
 )
 from campus.services.audit import person_ref, record_event
@@ -55,10 +56,6 @@ class InviteError(Exception):
 def hash_code(code: str) -> str:
     """The stored form of an invite code."""
     return hashlib.sha256(code.encode("ascii", "replace")).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -113,7 +110,7 @@ async def inspect_invite(session: AsyncSession, code: str) -> InviteView:
         raise InviteError("revoked")
     if invite.used_at is not None:
         raise InviteError("used")
-    if _aware(invite.expires_at) <= utcnow():
+    if as_utc(invite.expires_at) <= utcnow():
         raise InviteError("expired")
     school = await session.get_one(School, invite.school_id)
     student = None

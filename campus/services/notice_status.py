@@ -18,7 +18,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +40,7 @@ from campus.models import (
     School,
     SchoolClass,
     Student,
+    as_utc,
 )
 from campus.services.notices import can_manage
 from campus.services.outbox import FamilyLine, pending_families
@@ -137,11 +138,6 @@ class RecipientRow:
     reachable: bool
 
 
-def aware(moment: datetime) -> datetime:
-    """A database time as an aware UTC time (SQLite returns naive ones)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def percentile(values: Sequence[timedelta], fraction: float) -> timedelta | None:
     """The nearest-rank percentile (0.9: the time by which 90% had answered)."""
     if not values:
@@ -236,8 +232,8 @@ async def _summaries(session: AsyncSession, notices: Sequence[Notice]) -> list[N
                 requires_ack=notice.requires_ack,
                 title=dict(titles.get(notice.id) or {}),
                 version=notice.current_version,
-                send_at=aware(notice.send_at),
-                deadline_at=aware(notice.deadline_at) if notice.deadline_at else None,
+                send_at=as_utc(notice.send_at),
+                deadline_at=as_utc(notice.deadline_at) if notice.deadline_at else None,
                 timezone=zones.get(notice.school_id, "UTC"),
                 cancelled=notice.cancelled_at is not None,
                 deliveries=DeliveryCounts(guardians=sum(tally.values()), **tally),
@@ -306,7 +302,7 @@ async def first_acknowledgements(
     )
     first: dict[int, tuple[datetime, int]] = {}
     for student_id, acked_at, delivery_id in rows:
-        first.setdefault(student_id, (aware(acked_at), delivery_id))
+        first.setdefault(student_id, (as_utc(acked_at), delivery_id))
     return first
 
 
@@ -328,7 +324,7 @@ async def _current_version_reached(
         .group_by(OutboxMessage.delivery_id)
     )
     reached = {
-        delivery_id: aware(at)
+        delivery_id: as_utc(at)
         for delivery_id, at in rows
         if delivery_id is not None and at is not None
     }
@@ -338,7 +334,7 @@ async def _current_version_reached(
         fallback = await session.execute(
             select(Delivery.id, Delivery.sent_at).where(Delivery.id.in_(missing))
         )
-        reached.update({i: aware(at) for i, at in fallback if at is not None})
+        reached.update({i: as_utc(at) for i, at in fallback if at is not None})
     return reached
 
 
@@ -423,9 +419,9 @@ async def recipient_rows(session: AsyncSession, notice: Notice) -> list[Recipien
             class_name=class_name,
             guardian=guardian,
             relation=link.relation if link is not None else "",
-            sent_at=aware(d.sent_at) if d.sent_at else None,
+            sent_at=as_utc(d.sent_at) if d.sent_at else None,
             telegram_message_id=d.message_id,
-            acknowledged_at=aware(d.acked_at)
+            acknowledged_at=as_utc(d.acked_at)
             if d.acked_at is not None and d.acked_version == notice.current_version
             else None,
             reminders=d.reminders_sent,
